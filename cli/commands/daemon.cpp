@@ -1,0 +1,107 @@
+// sjs daemon start|stop|status|restart. Daemon side: daemon/handlers/daemon.cpp.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "cli.hpp"
+#include "sjs/errors.hpp"
+#include "sjs/paths.hpp"
+#include "sjs/util.hpp"
+
+namespace sjs::cli {
+namespace {
+
+std::unique_ptr<Client> try_connect(const Globals& g) {
+  Paths p = resolve_paths(g.data_dir, g.socket);
+  try {
+    auto c = std::make_unique<Client>(p.socket);
+    c->hello(std::string("sjs ") + SJS_VERSION);
+    return c;
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::unavailable) return nullptr;
+    throw;
+  }
+}
+
+void start(Context& ctx) {
+  if (auto c = try_connect(ctx.globals)) {
+    auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
+    if (ctx.globals.json) return print_json(st);
+    info(ctx, "sjsd is already running (pid " + std::to_string(st.pid) + ")");
+    return;
+  }
+  ensure_daemon(ctx.globals, true);
+  auto c = try_connect(ctx.globals);
+  if (!c) throw Error(ErrorCode::unavailable, "sjsd started but does not answer");
+  auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
+  if (ctx.globals.json) return print_json(st);
+  info(ctx, "sjsd started (pid " + std::to_string(st.pid) + ", data in " + st.data_dir + ")");
+}
+
+// Asks sjsd to stop and waits until its process is gone. Returns false if none ran.
+bool stop(Context& ctx, double wait_s) {
+  auto c = try_connect(ctx.globals);
+  if (!c) return false;
+  auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
+  c->call(op::k_daemon_stop, nlohmann::json::object());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(wait_s * 1000));
+  while (::kill(st.pid, 0) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw Error(ErrorCode::timeout, "sjsd (pid " + std::to_string(st.pid) + ") is still stopping after " +
+                                          nlohmann::json(wait_s).dump() + " s (running jobs get its grace period)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+}  // namespace
+
+void add_daemon_commands(CLI::App& app, Context& ctx) {
+  auto* d = app.add_subcommand("daemon", "Start, stop and inspect sjsd (no tmux needed)");
+  d->require_subcommand(1);
+  d->add_subcommand("start", "Start sjsd in the background if it is not running")->callback([&ctx] { start(ctx); });
+
+  auto wait_s = std::make_shared<double>(60);
+  auto* sp = d->add_subcommand("stop", "Stop sjsd gracefully and wait until it has exited");
+  sp->add_option("--wait", *wait_s, "Give up waiting after SECONDS (default 60)")->check(CLI::NonNegativeNumber);
+  sp->callback([&ctx, wait_s] {
+    bool was = stop(ctx, *wait_s);
+    if (ctx.globals.json) return print_json({{"stopped", was}});
+    info(ctx, was ? "sjsd stopped" : "sjsd was not running");
+  });
+
+  d->add_subcommand("status", "Is sjsd running? Its pid, paths and job counts")->callback([&ctx] {
+    auto c = try_connect(ctx.globals);
+    if (!c) {
+      Paths p = resolve_paths(ctx.globals.data_dir, ctx.globals.socket);
+      if (ctx.globals.json) print_json({{"running", false}, {"socket", p.socket}});
+      else std::cout << "sjsd is not running (socket " << p.socket << ")\n";
+      ctx.exit_code = exit_code::k_unavailable;
+      return;
+    }
+    auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
+    if (ctx.globals.json) {
+      nlohmann::json j = st;
+      j["running"] = true;
+      return print_json(j);
+    }
+    print_table({{"sjsd:", "running (pid " + std::to_string(st.pid) + ", version " + st.version + ")"},
+                 {"since:", human_time(st.started_ms)},
+                 {"data dir:", st.data_dir},
+                 {"socket:", st.socket},
+                 {"contexts:", std::to_string(st.contexts)},
+                 {"jobs:", std::to_string(st.running) + " running, " + std::to_string(st.queued) + " queued, " +
+                               std::to_string(st.jobs_total) + " recorded"}});
+  });
+
+  auto rwait = std::make_shared<double>(60);
+  auto* rs = d->add_subcommand("restart", "Stop sjsd gracefully, then start it again");
+  rs->add_option("--wait", *rwait, "Give up waiting for the stop after SECONDS (default 60)");
+  rs->callback([&ctx, rwait] {
+    stop(ctx, *rwait);
+    start(ctx);
+  });
+}
+
+}  // namespace sjs::cli

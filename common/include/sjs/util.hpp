@@ -1,0 +1,31 @@
+// Small helpers with no sjs concepts in them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sjs {
+
+std::int64_t now_ms();
+// Random version-4 UUID, lower-case hex with dashes.
+std::string make_uuid();
+// "2026-11-20T10:15:30.123Z" (UTC) / local time with offset "2026-11-20T11:15:30.123+01:00".
+std::string format_utc(std::int64_t ms);
+std::string format_local(std::int64_t ms);
+// "1.234 s", "2 min 3 s"
+std::string format_duration(std::int64_t ms);
+
+// Whole-file helpers; throw Error(bad_request) naming the path on failure.
+std::string read_file(const std::string& path);
+// Write to a temp name in the same directory, fsync, rename.
+void write_file_atomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+
+// Names of binaries and contexts: 1-128 chars of [A-Za-z0-9._-], starting with
+// a letter or digit, not "." or "..". Throws Error(bad_request) saying what is wrong.
+void check_name(std::string_view what, std::string_view name);
+
+bool starts_with(std::string_view s, std::string_view prefix);
+bool ends_with(std::string_view s, std::string_view suffix);
+
+}  // namespace sjs

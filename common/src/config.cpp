@@ -1,0 +1,101 @@
+#include "sjs/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "sjs/errors.hpp"
+#include "sjs/hocon.hpp"
+
+namespace sjs {
+
+nlohmann::json parse_config_text(std::string_view text, const std::string& origin) {
+  auto first = std::find_if(text.begin(), text.end(), [](char c) { return !std::isspace(static_cast<unsigned char>(c)); });
+  if (first != text.end() && *first == '{') {
+    auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+    if (!j.is_discarded() && j.is_object()) return j;
+  }
+  try {
+    return parse_hocon(text);
+  } catch (const HoconError& e) {
+    throw Error(ErrorCode::bad_request, origin + ": " + e.what());
+  }
+}
+
+void apply_conf_pair(nlohmann::json& config, std::string_view pair) {
+  auto eq = pair.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    throw Error(ErrorCode::bad_request, "--conf \"" + std::string(pair) + "\" is not of the form key=value");
+  }
+  nlohmann::json parsed;
+  try {
+    // Quote the key so that anything but dots is taken literally, then let the
+    // HOCON parser type the value.
+    std::string key(pair.substr(0, eq));
+    std::string value(pair.substr(eq + 1));
+    std::string quoted_key;
+    std::size_t start = 0;
+    for (;;) {
+      auto dot = key.find('.', start);
+      std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (part.empty()) throw HoconError("empty key segment in \"" + key + "\"", 1, static_cast<int>(start) + 1);
+      if (!quoted_key.empty()) quoted_key += '.';
+      quoted_key += nlohmann::json(part).dump();
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    if (value.empty()) value = "\"\"";
+    parsed = parse_hocon(quoted_key + " = " + value);
+  } catch (const HoconError& e) {
+    throw Error(ErrorCode::bad_request, "--conf \"" + std::string(pair) + "\": " + e.what());
+  }
+  merge_config(config, parsed);
+}
+
+void merge_config(nlohmann::json& base, const nlohmann::json& overlay) {
+  if (!base.is_object() || !overlay.is_object()) {
+    base = overlay;
+    return;
+  }
+  for (auto it = overlay.begin(); it != overlay.end(); ++it) {
+    auto found = base.find(it.key());
+    if (found != base.end() && found->is_object() && it->is_object()) {
+      merge_config(*found, *it);
+    } else {
+      base[it.key()] = *it;
+    }
+  }
+}
+
+bool is_secret_key(std::string_view key) {
+  std::string k;
+  k.reserve(key.size());
+  for (char c : key) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    k.push_back(l == '-' || l == '.' ? '_' : l);
+  }
+  for (const char* needle : {"password", "passwd", "secret", "token", "access_key", "accesskey", "private_key",
+                             "credential"}) {
+    if (k.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+nlohmann::json redact_secrets(const nlohmann::json& config) {
+  if (config.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : config) out.push_back(redact_secrets(v));
+    return out;
+  }
+  if (!config.is_object()) return config;
+  nlohmann::json out = nlohmann::json::object();
+  for (auto it = config.begin(); it != config.end(); ++it) {
+    if (is_secret_key(it.key()) && !it->is_object()) {
+      out[it.key()] = k_redacted;
+    } else {
+      out[it.key()] = redact_secrets(*it);
+    }
+  }
+  return out;
+}
+
+}  // namespace sjs

@@ -1,0 +1,143 @@
+#include "sjs/util.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sjs/errors.hpp"
+
+namespace sjs {
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string make_uuid() {
+  static thread_local std::mt19937_64 rng = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(::getpid())};
+    return std::mt19937_64(seq);
+  }();
+  std::uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+namespace {
+std::string format_time(std::int64_t ms, bool utc) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  if (utc) ::gmtime_r(&secs, &tm); else ::localtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[96];
+  if (utc) {
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  } else {
+    long off = tm.tm_gmtoff;
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0) off = -off;
+    std::snprintf(out, sizeof out, "%s.%03d%c%02ld:%02ld", buf, static_cast<int>(ms % 1000), sign, off / 3600,
+                  (off % 3600) / 60);
+  }
+  return out;
+}
+}  // namespace
+
+std::string format_utc(std::int64_t ms) { return format_time(ms, true); }
+std::string format_local(std::int64_t ms) { return format_time(ms, false); }
+
+std::string format_duration(std::int64_t ms) {
+  char buf[64];
+  if (ms < 60'000) {
+    std::snprintf(buf, sizeof buf, "%.3f s", static_cast<double>(ms) / 1000.0);
+  } else if (ms < 3'600'000) {
+    std::snprintf(buf, sizeof buf, "%lld min %lld s", static_cast<long long>(ms / 60'000),
+                  static_cast<long long>((ms % 60'000) / 1000));
+  } else {
+    std::snprintf(buf, sizeof buf, "%lld h %lld min", static_cast<long long>(ms / 3'600'000),
+                  static_cast<long long>((ms % 3'600'000) / 60'000));
+  }
+  return buf;
+}
+
+std::string read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorCode::bad_request, "cannot read " + path + ": " + std::strerror(errno));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      throw Error(ErrorCode::bad_request, "cannot read " + path + ": " + std::strerror(e));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+void write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) throw Error(ErrorCode::internal, "cannot write " + tmp + ": " + std::strerror(errno));
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error(ErrorCode::internal, "cannot write " + tmp + ": " + std::strerror(e));
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    throw Error(ErrorCode::internal, "cannot write " + path + ": " + std::strerror(e));
+  }
+}
+
+void check_name(std::string_view what, std::string_view name) {
+  auto fail = [&](const std::string& why) {
+    throw Error(ErrorCode::bad_request, std::string(what) + " name \"" + std::string(name.substr(0, 200)) +
+                                            "\" is invalid: " + why);
+  };
+  if (name.empty()) fail("it is empty");
+  if (name.size() > 128) fail("it is longer than 128 characters");
+  if (name == "." || name == "..") fail("it may not be \".\" or \"..\"");
+  for (unsigned char c : name) {
+    if (c == '/') fail("it may not contain '/'");
+    if (c == 0) fail("it may not contain a NUL byte");
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-')) {
+      fail("use only letters, digits, '.', '_' and '-'");
+    }
+  }
+  if (!std::isalnum(static_cast<unsigned char>(name[0]))) fail("it must start with a letter or digit");
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+}  // namespace sjs

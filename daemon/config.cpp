@@ -1,0 +1,53 @@
+#include "config.hpp"
+
+#include <thread>
+
+#include "sjs/errors.hpp"
+
+namespace sjs {
+namespace {
+
+const nlohmann::json* find_path(const nlohmann::json& conf, const char* a, const char* b) {
+  if (!conf.is_object()) return nullptr;
+  auto it = conf.find(a);
+  if (it == conf.end()) return nullptr;
+  if (!b) return &*it;
+  if (!it->is_object()) return nullptr;
+  auto jt = it->find(b);
+  return jt == it->end() ? nullptr : &*jt;
+}
+
+template <typename T>
+void read_number(const nlohmann::json& conf, const std::string& origin, const char* a, const char* b, T& out) {
+  const nlohmann::json* v = find_path(conf, a, b);
+  if (!v) return;
+  std::string key = std::string(a) + (b ? std::string(".") + b : "");
+  if (!v->is_number() || v->get<double>() < 0) {
+    throw Error(ErrorCode::bad_request, origin + ": " + key + " must be a number >= 0, not " + v->dump());
+  }
+  out = v->get<T>();
+}
+
+}  // namespace
+
+void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) {
+  read_number(conf, origin, "shutdown", "grace-seconds", shutdown_grace_s);
+  read_number(conf, origin, "kill", "grace-seconds", kill_grace_s);
+  read_number(conf, origin, "retention", "max-jobs", retention_max_jobs);
+  read_number(conf, origin, "retention", "max-age-days", retention_max_age_days);
+  read_number(conf, origin, "retention", "interval-seconds", retention_interval_s);
+  read_number(conf, origin, "adhoc", "max-jobs", adhoc_max_jobs);
+  read_number(conf, origin, "adhoc", "max-queue", adhoc_max_queue);
+  read_number(conf, origin, "context", "max-jobs", context_max_jobs);
+  read_number(conf, origin, "store", "map-size-mb", store_map_size_mb);
+  read_number(conf, origin, "store", "max-result-bytes", max_result_bytes);
+  if (const auto* v = find_path(conf, "log", "level")) {
+    if (!v->is_string()) throw Error(ErrorCode::bad_request, origin + ": log.level must be a string");
+    log_level = v->get<std::string>();
+  }
+  if (adhoc_max_jobs <= 0) adhoc_max_jobs = std::max(2u, std::thread::hardware_concurrency());
+  if (context_max_jobs <= 0) context_max_jobs = 1;
+  if (retention_interval_s < 0.05) retention_interval_s = 0.05;
+}
+
+}  // namespace sjs

@@ -1,0 +1,34 @@
+// sjsd's settings: defaults, overridden by <data dir>/sjsd.conf (or --config),
+// overridden by command-line flags. Documented in docs/configuration.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace sjs {
+
+struct DaemonConfig {
+  std::string data_dir;
+  std::string socket;
+  std::string config_file;             // "" = <data dir>/sjsd.conf if it exists
+  bool foreground = false;
+  std::string log_level = "info";
+
+  double shutdown_grace_s = 10;        // SIGTERM: running jobs get this long to end
+  double kill_grace_s = 5;             // kill: SIGTERM, then SIGKILL after this long
+  std::uint64_t retention_max_jobs = 10000;   // finished jobs kept (0 = no limit)
+  double retention_max_age_days = 30;         // finished jobs kept this long (0 = forever)
+  double retention_interval_s = 60;
+  int adhoc_max_jobs = 0;              // ad-hoc jobs running at once (0 = number of cores, at least 2)
+  int adhoc_max_queue = 0;             // ad-hoc jobs waiting (0 = no bound)
+  int context_max_jobs = 8;            // default slots of a named context
+  std::uint64_t store_map_size_mb = 16384;
+  std::uint64_t max_result_bytes = 32u << 20;
+
+  // Applies a parsed sjsd.conf; throws Error(bad_request) naming a bad key.
+  void apply(const nlohmann::json& conf, const std::string& origin);
+};
+
+}  // namespace sjs

@@ -1,0 +1,21 @@
+// sjsd as a library: `run_daemon` is everything main() does, so tests can run
+// the daemon in-process and main.cpp stays thin.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+
+namespace sjs {
+
+// Parses sjsd's command line into `config`. Returns -1 to go on, or an exit
+// code (after --help, --version or a usage error).
+int parse_daemon_args(int argc, char** argv, DaemonConfig& config);
+
+// Runs the daemon until it is stopped; returns the process exit code.
+// Unless config.foreground, detaches first (setsid; the parent exits 0 once
+// the socket answers, or 1 with the reason on stderr).
+int run_daemon(DaemonConfig config);
+
+}  // namespace sjs

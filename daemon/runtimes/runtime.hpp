@@ -1,0 +1,73 @@
+// What runs jobs inside a context. One Runtime object per context; all calls
+// and all callbacks happen on the core thread. The exec runtime starts one
+// process per job; resident runtimes (jvm, spark, python, native) talk to a
+// worker over the worker protocol (docs/protocol.md, part 2).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "sjs/messages.hpp"
+
+namespace sjs {
+
+// Everything a runtime needs to run one job.
+struct JobRun {
+  JobInfo job;
+  std::string binary_path;   // the stored blob
+  nlohmann::json config;     // with secrets: the job gets them
+  std::string work_dir;      // private scratch dir for this run, removed afterwards
+};
+
+// How a job ended, as the runtime saw it.
+struct JobOutcome {
+  std::string state;         // FINISHED | ERROR | KILLED
+  nlohmann::json result;     // when FINISHED
+  bool has_result = false;
+  nlohmann::json error;      // {message, errorClass, stack} when ERROR/KILLED
+  int exit_status = -1;
+  int signal = 0;
+  std::string end_reason;
+};
+
+// Events from a runtime back to the service layer.
+class JobSink {
+ public:
+  virtual ~JobSink() = default;
+  virtual void job_started(const std::string& job_id, int pid) = 0;
+  virtual void job_output(const std::string& job_id, std::string_view data) = 0;
+  virtual void job_ended(const std::string& job_id, JobOutcome outcome) = 0;
+};
+
+struct RuntimeOptions {
+  double kill_grace_s = 5;   // SIGTERM (or cancel) to SIGKILL (or restart)
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  virtual std::string name() const = 0;
+  // Which binary types this runtime runs.
+  virtual bool accepts(const std::string& binary_type) const = 0;
+  // Brings the context up; `ready("")` when it is, `ready(error)` when it cannot be.
+  virtual void start(std::function<void(const std::string& error)> ready) = 0;
+  // Runs a job; reports through the sink: job_started, job_output*, job_ended once.
+  virtual void run(JobRun run) = 0;
+  // Asks a running job to stop; it still ends through job_ended (state KILLED, `reason`).
+  virtual void cancel(const std::string& job_id, const std::string& reason) = 0;
+  // Stops the context; running jobs must already have ended or been cancelled.
+  virtual void stop(std::function<void()> stopped) = 0;
+};
+
+// The runtimes this build knows: "exec" (and later jvm, spark, python, native).
+bool is_known_runtime(const std::string& name);
+std::string default_runtime_for(const std::string& binary_type);
+std::unique_ptr<Runtime> make_runtime(const std::string& name, boost::asio::io_context& io, JobSink& sink,
+                                      const RuntimeOptions& options, const nlohmann::json& settings);
+
+}  // namespace sjs

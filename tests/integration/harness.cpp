@@ -1,0 +1,190 @@
+#include "harness.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <poll.h>
+#include <spawn.h>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+extern char** environ;
+
+namespace sjs::test {
+
+const char* const k_sjs = SJS_BIN;
+const char* const k_sjsd = SJSD_BIN;
+const char* const k_source = SJS_SOURCE_DIR;
+
+nlohmann::json RunResult::json() const {
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  if (j.is_discarded()) throw std::runtime_error("stdout is not JSON: " + out + "\nstderr: " + err);
+  return j;
+}
+
+RunResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                      const std::string& stdin_text, double timeout_s) {
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe");
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    auto key = kv.substr(0, kv.find('='));
+    if (env.count(key) || key.rfind("SJS_", 0) == 0 || key == "XDG_RUNTIME_DIR") continue;
+    env_s.push_back(kv);
+  }
+  for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
+  std::vector<char*> av, ev;
+  for (auto& a : const_cast<std::vector<std::string>&>(argv)) av.push_back(a.data());
+  av.push_back(nullptr);
+  for (auto& e : env_s) ev.push_back(e.data());
+  ev.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  pid_t pid;
+  int rc = ::posix_spawn(&pid, av[0], &fa, nullptr, av.data(), ev.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (rc != 0) throw std::runtime_error(std::string("cannot run ") + argv[0] + ": " + std::strerror(rc));
+  if (!stdin_text.empty()) {
+    ssize_t n = ::write(in[1], stdin_text.data(), stdin_text.size());
+    (void)n;
+  }
+  ::close(in[1]);
+  RunResult r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+  bool out_open = true, err_open = true, timed_out = false;
+  char buf[65536];
+  while (out_open || err_open) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    if (!out_open) fds[0].fd = -1;
+    if (!err_open) fds[1].fd = -1;
+    if (::poll(fds, 2, static_cast<int>(std::min<long>(left, 1000))) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        (i == 0 ? out_open : err_open) = false;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  ::close(out[0]);
+  ::close(err[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (timed_out) r.exit_code = -1;
+  else if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+  return r;
+}
+
+Sandbox::Sandbox(const std::string& daemon_conf) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "sjs-test-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  m_dir = tmpl;
+  m_home = m_dir + "/home";
+  std::filesystem::create_directories(m_home);
+  ::chmod(m_home.c_str(), 0700);
+  if (!daemon_conf.empty()) write_file("home/sjsd.conf", daemon_conf);
+}
+
+Sandbox::~Sandbox() {
+  int pid = daemon_pid();
+  if (pid > 0 && ::kill(pid, 0) == 0) {
+    ::kill(pid, SIGTERM);
+    if (!wait_gone(pid, 15)) {
+      ::kill(pid, SIGKILL);
+      wait_gone(pid, 5);
+    }
+  }
+  const char* keep_all = std::getenv("SJS_KEEP_TEST_DIRS");
+  if (m_keep || (keep_all && *keep_all)) {
+    std::fprintf(stderr, "kept test dir %s\n", m_dir.c_str());
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(m_dir, ec);
+}
+
+RunResult Sandbox::sjs(const std::vector<std::string>& args, const std::string& stdin_text, double timeout_s) const {
+  std::vector<std::string> argv = {k_sjs};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, {{"SJS_HOME", m_home}}, stdin_text, timeout_s);
+}
+
+RunResult Sandbox::sjs_json(std::vector<std::string> args, double timeout_s) const {
+  args.insert(args.begin(), "--json");
+  return sjs(args, "", timeout_s);
+}
+
+void Sandbox::start_daemon() const {
+  auto r = sjs({"daemon", "start"});
+  if (r.exit_code != 0) throw std::runtime_error("sjs daemon start failed: " + r.err);
+}
+
+int Sandbox::daemon_pid() const {
+  std::ifstream f(m_home + "/sjsd.pid");
+  int pid = 0;
+  f >> pid;
+  return pid;
+}
+
+bool Sandbox::wait_gone(int pid, double timeout_s) {
+  return eventually([pid] { return ::kill(pid, 0) != 0 && errno == ESRCH; }, timeout_s);
+}
+
+void Sandbox::kill_daemon() const {
+  int pid = daemon_pid();
+  if (pid <= 0) throw std::runtime_error("no daemon pid");
+  ::kill(pid, SIGKILL);
+  if (!wait_gone(pid, 10)) throw std::runtime_error("daemon did not die");
+}
+
+std::string Sandbox::write_file(const std::string& name, const std::string& content, unsigned mode) const {
+  std::string path = m_dir + "/" + name;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << content;
+  ::chmod(path.c_str(), mode);
+  return path;
+}
+
+void Sandbox::upload_script(const std::string& name, const std::string& sh_body) const {
+  std::string path = write_file("scripts/" + name + ".sh", "#!/bin/sh\n" + sh_body + "\n", 0755);
+  auto r = sjs({"binary", "upload", name, path});
+  if (r.exit_code != 0) throw std::runtime_error("upload of " + name + " failed: " + r.err);
+}
+
+bool Sandbox::wait_for_state(const std::string& job_id, const std::string& state, double timeout_s) const {
+  return eventually(
+      [&] {
+        auto r = sjs_json({"job", "status", job_id});
+        if (r.exit_code != 0) return false;
+        auto j = nlohmann::json::parse(r.out, nullptr, false);
+        return !j.is_discarded() && j.value("state", "") == state;
+      },
+      timeout_s);
+}
+
+}  // namespace sjs::test

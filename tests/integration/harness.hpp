@@ -1,0 +1,88 @@
+// Integration-test harness: a real sjsd in a fresh temp dir, driven by the
+// real sjs binary (and, where a test needs the wire itself, by sjs::Client or
+// a raw socket). A failing test keeps its dir (SJS_KEEP_TEST_DIRS=1 keeps all).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sjs::test {
+
+struct RunResult {
+  int exit_code = -1;   // the process's exit status; 128+N if killed by signal N
+  std::string out;      // stdout
+  std::string err;      // stderr
+  nlohmann::json json() const;  // stdout parsed as JSON (throws with the text if it is not)
+};
+
+// Runs argv (argv[0] is a path) with extra environment, optional stdin text,
+// and a wall-clock limit (the process is killed past it and exit_code = -1).
+RunResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+                      const std::string& stdin_text = "", double timeout_s = 60);
+
+class Sandbox {
+ public:
+  // Makes a temp dir with a data dir inside; writes sjsd.conf from `daemon_conf`
+  // (HOCON text) if given. Does not start sjsd: the first sjs call autostarts it,
+  // or call start_daemon().
+  explicit Sandbox(const std::string& daemon_conf = "");
+  ~Sandbox();  // stops the daemon (SIGKILL if it will not stop), removes the dir unless kept
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  const std::string& dir() const { return m_dir; }
+  const std::string& home() const { return m_home; }      // SJS_HOME
+  std::string socket() const { return m_home + "/sjsd.sock"; }
+
+  // Runs the real `sjs` with SJS_HOME set to this sandbox.
+  RunResult sjs(const std::vector<std::string>& args, const std::string& stdin_text = "", double timeout_s = 60) const;
+  // Same, with --json, asserting nothing about the exit code.
+  RunResult sjs_json(std::vector<std::string> args, double timeout_s = 60) const;
+
+  // `sjs daemon start`; throws if it fails.
+  void start_daemon() const;
+  // pid of the running sjsd from its pidfile, or 0.
+  int daemon_pid() const;
+  // SIGKILL the daemon and wait until it is gone (crash simulation).
+  void kill_daemon() const;
+  // Waits until the daemon process with `pid` has exited (or the limit passes).
+  static bool wait_gone(int pid, double timeout_s = 30);
+
+  // Writes a file in the sandbox dir; returns its path. mode 0755 for scripts.
+  std::string write_file(const std::string& name, const std::string& content, unsigned mode = 0644) const;
+  // Writes an exec script (a #!/bin/sh body) and uploads it as binary `name`.
+  void upload_script(const std::string& name, const std::string& sh_body) const;
+
+  // Polls `sjs job status ID` until the job is in `state` (or the limit passes).
+  bool wait_for_state(const std::string& job_id, const std::string& state, double timeout_s = 30) const;
+
+  // Marks the sandbox to be kept (called on failure by tests that want it).
+  void keep() { m_keep = true; }
+
+ private:
+  std::string m_dir;
+  std::string m_home;
+  bool m_keep = false;
+};
+
+// Polls `pred` every 20 ms until it is true or `timeout_s` passes.
+template <typename Pred>
+bool eventually(Pred pred, double timeout_s = 30) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    struct timespec ts {0, 20 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  return pred();
+}
+
+extern const char* const k_sjs;    // path of the built sjs
+extern const char* const k_sjsd;   // path of the built sjsd
+extern const char* const k_source; // the source tree (examples/)
+
+}  // namespace sjs::test
