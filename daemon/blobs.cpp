@@ -74,8 +74,9 @@ std::string detect_binary_type(const std::string& head, const std::string& name)
     auto k = elf_kind(head);
     return k.shared_object ? "so" : "exec";
   }
-  if (ends_with(n, ".py")) return "py";
+  // A script with a #! line runs as it is (exec), whatever its name says.
   if (is_script(head)) return "exec";
+  if (ends_with(n, ".py")) return "py";
   return "";
 }
 

@@ -45,6 +45,7 @@ void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) 
     if (!v->is_string()) throw Error(ErrorCode::bad_request, origin + ": log.level must be a string");
     log_level = v->get<std::string>();
   }
+  if (!log_level_flag.empty()) log_level = log_level_flag;
   if (adhoc_max_jobs <= 0) adhoc_max_jobs = std::max(2u, std::thread::hardware_concurrency());
   if (context_max_jobs <= 0) context_max_jobs = 1;
   if (retention_interval_s < 0.05) retention_interval_s = 0.05;

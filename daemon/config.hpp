@@ -15,6 +15,7 @@ struct DaemonConfig {
   std::string config_file;             // "" = <data dir>/sjsd.conf if it exists
   bool foreground = false;
   std::string log_level = "info";
+  std::string log_level_flag;          // --log-level: beats sjsd.conf
 
   double shutdown_grace_s = 10;        // SIGTERM: running jobs get this long to end
   double kill_grace_s = 5;             // kill: SIGTERM, then SIGKILL after this long

@@ -38,7 +38,7 @@ int parse_daemon_args(int argc, char** argv, DaemonConfig& config) {
   app.add_option("--data-dir", data_dir, "Data directory (default: $SJS_HOME, else $XDG_DATA_HOME/sjs)");
   app.add_option("--socket", socket, "Unix socket path (default: $SJS_SOCKET, see sjsd(1))");
   app.add_option("--config", config.config_file, "Config file (default: <data dir>/sjsd.conf if present)");
-  app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
+  app.add_option("--log-level", config.log_level_flag, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.set_version_flag("--version", std::string("sjsd ") + SJS_VERSION);
   try {

@@ -107,6 +107,8 @@ void Service::start() {
     spdlog::warn("job {} was running when sjsd stopped: marked ERROR", job.id);
     m_store.put_job(job, nullptr, nullptr);
   }
+  // Committed before the first client is served: no one may read such a job as still RUNNING.
+  m_store.flush();
 
   // Named contexts come back up.
   for (auto& info : m_store.list_contexts()) {
@@ -257,6 +259,7 @@ Service::Context& Service::named_context(const std::string& name) const {
 }
 
 void Service::fill_counts(ContextInfo& info) const {
+  info.settings = redact_secrets(info.settings);  // what clients see: never a secret
   auto it = m_contexts.find(info.name);
   if (it == m_contexts.end()) return;
   info.running = static_cast<int>(it->second->running.size());
@@ -303,7 +306,9 @@ void Service::create_context(const ContextCreateArgs& args, Reply<ContextInfo> r
       auto it = m_contexts.find(name);
       if (it == m_contexts.end()) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
       spdlog::info("context {} created ({}, {} slots)", name, it->second->info.runtime, it->second->info.max_jobs);
-      reply.ok(it->second->info);
+      ContextInfo info = it->second->info;
+      fill_counts(info);
+      reply.ok(info);
     });
   });
 }
@@ -364,6 +369,7 @@ void Service::delete_context(const ContextDeleteArgs& args, Reply<ContextInfo> r
       ctx.info.state = context_state::k_stopped;
       ctx.info.stopped_ms = now_ms();
       ContextInfo info = ctx.info;
+      info.settings = redact_secrets(info.settings);
       m_contexts.erase(info.name);
       m_store.delete_context(info.name, [reply, info](const std::string& error) {
         if (!error.empty()) return reply.fail(Error(ErrorCode::internal, error));

@@ -69,6 +69,7 @@ class Service : public JobSink {
   void job_log(const JobLogArgs& args, Stream stream);
 
   DaemonStatusResult status() const;
+  const std::string& data_dir() const { return m_config.data_dir; }
 
   // JobSink (from runtimes)
   void job_started(const std::string& job_id, int pid) override;

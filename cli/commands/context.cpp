@@ -43,7 +43,7 @@ void add_context_commands(CLI::App& app, Context& ctx) {
     a.name = co->name;
     a.runtime = co->runtime;
     a.max_jobs = co->max_jobs;
-    for (const auto& kv : co->set) apply_conf_pair(a.settings, kv);
+    for (const auto& kv : co->set) apply_conf_pair(a.settings, kv, "--set");
     auto r = ctx.client().call(op::k_context_create, a).get<ContextInfo>();
     if (ctx.globals.json) return print_json(r);
     info(ctx, "context " + r.name + " is " + r.state + " (" + r.runtime + ", " + std::to_string(r.max_jobs) + " slots)");

@@ -11,6 +11,18 @@
 namespace sjs::cli {
 namespace {
 
+// True while `pid` runs; a zombie (exited, not yet reaped by its parent) has stopped.
+bool process_running(int pid) {
+  if (::kill(pid, 0) != 0) return false;
+  try {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'Z';
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 std::unique_ptr<Client> try_connect(const Globals& g) {
   Paths p = resolve_paths(g.data_dir, g.socket);
   try {
@@ -45,7 +57,7 @@ bool stop(Context& ctx, double wait_s) {
   auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
   c->call(op::k_daemon_stop, nlohmann::json::object());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(wait_s * 1000));
-  while (::kill(st.pid, 0) == 0) {
+  while (process_running(st.pid)) {
     if (std::chrono::steady_clock::now() > deadline) {
       throw Error(ErrorCode::timeout, "sjsd (pid " + std::to_string(st.pid) + ") is still stopping after " +
                                           nlohmann::json(wait_s).dump() + " s (running jobs get its grace period)");

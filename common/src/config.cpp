@@ -21,10 +21,10 @@ nlohmann::json parse_config_text(std::string_view text, const std::string& origi
   }
 }
 
-void apply_conf_pair(nlohmann::json& config, std::string_view pair) {
+void apply_conf_pair(nlohmann::json& config, std::string_view pair, std::string_view flag) {
   auto eq = pair.find('=');
   if (eq == std::string_view::npos || eq == 0) {
-    throw Error(ErrorCode::bad_request, "--conf \"" + std::string(pair) + "\" is not of the form key=value");
+    throw Error(ErrorCode::bad_request, std::string(flag) + " \"" + std::string(pair) + "\" is not of the form key=value");
   }
   nlohmann::json parsed;
   try {
@@ -46,7 +46,7 @@ void apply_conf_pair(nlohmann::json& config, std::string_view pair) {
     if (value.empty()) value = "\"\"";
     parsed = parse_hocon(quoted_key + " = " + value);
   } catch (const HoconError& e) {
-    throw Error(ErrorCode::bad_request, "--conf \"" + std::string(pair) + "\": " + e.what());
+    throw Error(ErrorCode::bad_request, std::string(flag) + " \"" + std::string(pair) + "\": " + e.what());
   }
   merge_config(config, parsed);
 }
@@ -80,22 +80,31 @@ bool is_secret_key(std::string_view key) {
   return false;
 }
 
-nlohmann::json redact_secrets(const nlohmann::json& config) {
-  if (config.is_array()) {
+namespace {
+
+// `path` is the dotted path of `value`'s key: HOCON's `fs.s3a.secret.key = x` is
+// nested objects, and the secret is named by the path, not by any one key.
+nlohmann::json redact_at(const nlohmann::json& value, const std::string& path) {
+  if (value.is_array()) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& v : config) out.push_back(redact_secrets(v));
+    for (const auto& v : value) out.push_back(redact_at(v, path));
     return out;
   }
-  if (!config.is_object()) return config;
+  if (!value.is_object()) return value;
   nlohmann::json out = nlohmann::json::object();
-  for (auto it = config.begin(); it != config.end(); ++it) {
-    if (is_secret_key(it.key()) && !it->is_object()) {
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    const std::string child = path.empty() ? it.key() : path + "." + it.key();
+    if (is_secret_key(child) && !it->is_object()) {
       out[it.key()] = k_redacted;
     } else {
-      out[it.key()] = redact_secrets(*it);
+      out[it.key()] = redact_at(*it, child);
     }
   }
   return out;
 }
+
+}  // namespace
+
+nlohmann::json redact_secrets(const nlohmann::json& config) { return redact_at(config, ""); }
 
 }  // namespace sjs

@@ -18,7 +18,19 @@ T parse_args(const nlohmann::json& args) {
   try {
     return args.is_null() ? T{} : args.get<T>();
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::usage, std::string("malformed request args: ") + e.what());
+    // Name the offending field: parse each one alone (the others take their defaults).
+    std::string field;
+    for (auto it = args.begin(); it != args.end() && field.empty(); ++it) {
+      nlohmann::json one = nlohmann::json::object();
+      one[it.key()] = *it;
+      try {
+        (void)one.get<T>();
+      } catch (const nlohmann::json::exception&) {
+        field = it.key();
+      }
+    }
+    throw Error(ErrorCode::usage, "malformed request args" + (field.empty() ? "" : " (field \"" + field + "\")") +
+                                      ": " + e.what());
   }
 }
 

@@ -18,7 +18,7 @@ void hello(Service& s, const nlohmann::json& args, const Responder& r) {
   h.server = std::string("sjsd ") + SJS_VERSION;
   h.capabilities = {"exec", "log-follow", "idempotency-key", "sync", "pipelining"};
   h.pid = static_cast<int>(::getpid());
-  h.data_dir = s.status().data_dir;
+  h.data_dir = s.data_dir();
   r.done(h);
 }
 

@@ -55,6 +55,9 @@ MDB_dbi Txn::open_db(const char* name, bool create) {
 }
 
 bool Txn::get(MDB_dbi db, std::string_view key, std::string_view& value) const {
+  // A key LMDB cannot hold (empty, or past its size limit) is not there: a lookup
+  // by an empty or huge job id is "not found", not an internal error.
+  if (key.empty() || key.size() > static_cast<std::size_t>(mdb_env_get_maxkeysize(mdb_txn_env(m_txn)))) return false;
   MDB_val k = to_val(key), v{};
   int rc = mdb_get(m_txn, db, &k, &v);
   if (rc == MDB_NOTFOUND) return false;

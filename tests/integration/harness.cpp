@@ -151,8 +151,37 @@ int Sandbox::daemon_pid() const {
   return pid;
 }
 
+bool process_exited(int pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  // A zombie has exited, but only once all its threads have: the leader shows Z as soon as it
+  // exits itself, while the other threads may still hold its files (sockets, locks) open.
+  // Read with read(2): the entry may vanish meanwhile.
+  int fd = ::open(("/proc/" + std::to_string(pid) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  std::string status;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    status.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  if (status.empty()) return true;
+  auto field = [&](const char* name) {
+    auto pos = status.find(std::string("\n") + name);
+    if (pos == std::string::npos) return std::string();
+    pos += std::strlen(name) + 1;
+    while (pos < status.size() && (status[pos] == ' ' || status[pos] == '\t')) ++pos;
+    return status.substr(pos, status.find('\n', pos) - pos);
+  };
+  const std::string state = field("State:");
+  const bool dead = !state.empty() && (state[0] == 'Z' || state[0] == 'X');
+  return dead && field("Threads:") == "1";
+}
+
 bool Sandbox::wait_gone(int pid, double timeout_s) {
-  return eventually([pid] { return ::kill(pid, 0) != 0 && errno == ESRCH; }, timeout_s);
+  return eventually([pid] { return process_exited(pid); }, timeout_s);
 }
 
 void Sandbox::kill_daemon() const {

@@ -69,6 +69,10 @@ class Sandbox {
   bool m_keep = false;
 };
 
+// True once `pid` has exited: no such process, or a zombie no one has reaped yet
+// (a detached sjsd is reparented to PID 1, which may reap it late or never).
+bool process_exited(int pid);
+
 // Polls `pred` every 20 ms until it is true or `timeout_s` passes.
 template <typename Pred>
 bool eventually(Pred pred, double timeout_s = 30) {

@@ -152,7 +152,7 @@ TEST_CASE("hocon: '#' and '//' comments run to the end of the line", "[hocon]") 
   CHECK(parse_hocon("a = b//c") == expected(R"({"a":"b"})"));
 }
 
-TEST_CASE("hocon: quoted keys are single keys even with dots; mixed paths split only unquoted dots", "[hocon]") {
+TEST_CASE("hocon: quoted keys are single keys even with dots, mixed paths split only unquoted dots", "[hocon]") {
   CHECK(parse_hocon("\"a.b\" = 1") == expected(R"({"a.b":1})"));
   CHECK(parse_hocon("a.\"b.c\".d = 1") == expected(R"({"a":{"b.c":{"d":1}}})"));
   CHECK(parse_hocon("\"\" = empty") == expected(R"({"":"empty"})"));
@@ -169,7 +169,7 @@ TEST_CASE("hocon: triple-quoted strings are raw and may span lines", "[hocon]") 
   CHECK(parse_hocon("a = \"\"") == json{{"a", ""}});
 }
 
-TEST_CASE("hocon: numbers, true/false/null are typed; yes/no/on/off stay strings", "[hocon]") {
+TEST_CASE("hocon: numbers, true/false/null are typed, yes/no/on/off stay strings", "[hocon]") {
   json j = parse_hocon(
       "i = 42\nneg = -7\nzero = 0\nf = 1.5\ne = 1e3\nep = 1e+5\nen = -2.5E-2\n"
       "big = 123456789012345678901234567890\nt = true\nfl = false\nn = null\n"
@@ -231,7 +231,7 @@ TEST_CASE("hocon: quoted strings support JSON escapes including surrogate pairs"
   CHECK(parse_hocon("a = \"tab\tinside\"") == json{{"a", "tab\tinside"}});
 }
 
-TEST_CASE("hocon: fields are separated by newlines and/or commas; trailing commas are allowed", "[hocon]") {
+TEST_CASE("hocon: fields are separated by newlines and/or commas, and trailing commas are allowed", "[hocon]") {
   CHECK(parse_hocon("a = 1, b = 2, c = 3") == expected(R"({"a":1,"b":2,"c":3})"));
   CHECK(parse_hocon("a = 1,\nb = 2,\n") == expected(R"({"a":1,"b":2})"));
   CHECK(parse_hocon("{a = 1, b = 2,}") == expected(R"({"a":1,"b":2})"));

@@ -15,7 +15,7 @@ nlohmann::json parse_config_text(std::string_view text, const std::string& origi
 
 // Applies one `dotted.key=value` pair (value in HOCON syntax: `a b c`, `[1,2]`,
 // `"quoted"`, `42`) onto `config`. Throws Error(bad_request) on a malformed pair.
-void apply_conf_pair(nlohmann::json& config, std::string_view pair);
+void apply_conf_pair(nlohmann::json& config, std::string_view pair, std::string_view flag = "--conf");
 
 // Deep merge: objects merge key by key, anything else in `overlay` replaces.
 void merge_config(nlohmann::json& base, const nlohmann::json& overlay);

@@ -1,0 +1,174 @@
+# bash completion for sjs                                  -*- shell-script -*-
+# Install as /usr/share/bash-completion/completions/sjs (the .deb does), or `source` it.
+# Names of binaries and contexts and job ids come from the running sjsd; when none
+# answers, nothing is offered (the daemon is never started for a completion).
+
+# Subcommands under a command path ("" is the top level).
+_sjs_commands() {
+  case $1 in
+    "") echo "binary jar context job daemon" ;;
+    binary) echo "upload list show delete" ;;
+    jar) echo "upload" ;;
+    context) echo "create list show delete restart" ;;
+    job) echo "submit status result config log list kill wait" ;;
+    daemon) echo "start stop status restart" ;;
+  esac
+}
+
+# Options of each command path.
+_sjs_options() {
+  case $1 in
+    "") echo "-h --help --version --json --socket --data-dir --no-autostart -q --quiet" ;;
+    binary) echo "-h --help" ;;
+    jar) echo "-h --help" ;;
+    context) echo "-h --help" ;;
+    job) echo "-h --help" ;;
+    daemon) echo "-h --help" ;;
+    "binary upload") echo "-h --help --type" ;;
+    "binary list") echo "-h --help" ;;
+    "binary show") echo "-h --help" ;;
+    "binary delete") echo "-h --help --version" ;;
+    "jar upload") echo "-h --help" ;;
+    "context create") echo "-h --help --runtime --set --max-jobs" ;;
+    "context list") echo "-h --help" ;;
+    "context show") echo "-h --help" ;;
+    "context delete") echo "-h --help --force" ;;
+    "context restart") echo "-h --help" ;;
+    "job submit") echo "-h --help -c --context --conf --conf-file --sync --timeout --wait-timeout --priority --key" ;;
+    "job status") echo "-h --help" ;;
+    "job result") echo "-h --help" ;;
+    "job config") echo "-h --help" ;;
+    "job log") echo "-h --help -f --follow --from" ;;
+    "job list") echo "-h --help -n --limit --state --context --before" ;;
+    "job kill") echo "-h --help" ;;
+    "job wait") echo "-h --help --timeout" ;;
+    "daemon start") echo "-h --help" ;;
+    "daemon stop") echo "-h --help --wait" ;;
+    "daemon status") echo "-h --help" ;;
+    "daemon restart") echo "-h --help --wait" ;;
+  esac
+}
+
+# The options of a command path that take a value.
+_sjs_value_options() {
+  case $1 in
+    "") echo "--socket --data-dir" ;;
+    "binary upload") echo "--type" ;;
+    "binary delete") echo "--version" ;;
+    "context create") echo "--runtime --set --max-jobs" ;;
+    "job submit") echo "-c --context --conf --conf-file --timeout --wait-timeout --priority --key" ;;
+    "job log") echo "--from" ;;
+    "job list") echo "-n --limit --state --context --before" ;;
+    "job wait") echo "--timeout" ;;
+    "daemon stop") echo "--wait" ;;
+    "daemon restart") echo "--wait" ;;
+  esac
+}
+
+# What the Nth (from 0) positional argument of a command path is.
+_sjs_positional() {
+  case "$1/$2" in
+    "binary upload/0" | "binary show/0" | "binary delete/0" | "jar upload/0" | "job submit/0") echo binary ;;
+    "binary upload/1" | "jar upload/1") echo file ;;
+    "context show/0" | "context delete/0" | "context restart/0") echo context ;;
+    "job status/0" | "job result/0" | "job config/0" | "job log/0" | "job kill/0" | "job wait/0") echo job ;;
+  esac
+}
+
+# Names from the running sjsd: binaries, contexts (named ones) or jobs (the 50 newest).
+_sjs_names() {
+  local -a cmd=("$_sjs_bin" --json --no-autostart --quiet)
+  [[ -n $_sjs_socket ]] && cmd+=(--socket "$_sjs_socket")
+  [[ -n $_sjs_data_dir ]] && cmd+=(--data-dir "$_sjs_data_dir")
+  case $1 in
+    binary) "${cmd[@]}" binary list 2>/dev/null | sed -n 's/^      "name": "\([^"]*\)",\{0,1\}$/\1/p' ;;
+    context)
+      "${cmd[@]}" context list 2>/dev/null |
+        awk '/^      "adhoc": /{adhoc = ($2 ~ /true/)} /^      "name": /{if (!adhoc) {n = $2; gsub(/[",]/, "", n); print n}}'
+      ;;
+    job) "${cmd[@]}" job list --limit 50 2>/dev/null | sed -n 's/^      "id": "\([^"]*\)",\{0,1\}$/\1/p' ;;
+  esac
+}
+
+# Values of an option.
+_sjs_option_value() {
+  local cur=$1 option=$2
+  case $option in
+    --type) COMPREPLY=($(compgen -W "jar exec py so" -- "$cur")) ;;
+    --runtime) COMPREPLY=($(compgen -W "exec jvm spark python native" -- "$cur")) ;;
+    --state) COMPREPLY=($(compgen -W "QUEUED RUNNING FINISHED ERROR KILLED" -- "$cur")) ;;
+    -c | --context) COMPREPLY=($(compgen -W "$(_sjs_names context)" -- "$cur")) ;;
+    --conf-file | --socket)
+      compopt -o filenames 2>/dev/null
+      COMPREPLY=($(compgen -f -- "$cur"))
+      ;;
+    --data-dir)
+      compopt -o filenames 2>/dev/null
+      COMPREPLY=($(compgen -d -- "$cur"))
+      ;;
+    *) COMPREPLY=() ;;
+  esac
+}
+
+_sjs() {
+  local cur=${COMP_WORDS[COMP_CWORD]} cword=$COMP_CWORD
+  local path="" word option="" children i npos=0
+  _sjs_bin=${COMP_WORDS[0]}
+  command -v "$_sjs_bin" >/dev/null 2>&1 || _sjs_bin=sjs
+  _sjs_socket="" _sjs_data_dir=""
+  COMPREPLY=()
+
+  for ((i = 1; i < cword; i++)); do
+    word=${COMP_WORDS[i]}
+    if [[ -n $option ]]; then
+      [[ $option == --socket ]] && _sjs_socket=$word
+      [[ $option == --data-dir ]] && _sjs_data_dir=$word
+      option=""
+      continue
+    fi
+    case $word in
+      --)
+        # Everything after "--" is the job's own arguments: offer files.
+        compopt -o default 2>/dev/null
+        return 0
+        ;;
+      -*)
+        [[ $word != *=* && " $(_sjs_value_options "$path") " == *" $word "* ]] && option=$word
+        ;;
+      *)
+        children=$(_sjs_commands "$path")
+        if [[ -n $children && " $children " == *" $word "* ]]; then
+          path=${path:+$path }$word
+        else
+          ((npos++))
+        fi
+        ;;
+    esac
+  done
+
+  if [[ -n $option ]]; then
+    _sjs_option_value "$cur" "$option"
+    return 0
+  fi
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$(_sjs_options "$path")" -- "$cur"))
+    return 0
+  fi
+  children=$(_sjs_commands "$path")
+  if [[ -n $children ]]; then
+    COMPREPLY=($(compgen -W "$children" -- "$cur"))
+    return 0
+  fi
+  case $(_sjs_positional "$path" "$npos") in
+    binary) COMPREPLY=($(compgen -W "$(_sjs_names binary)" -- "$cur")) ;;
+    context) COMPREPLY=($(compgen -W "$(_sjs_names context)" -- "$cur")) ;;
+    job) COMPREPLY=($(compgen -W "$(_sjs_names job)" -- "$cur")) ;;
+    file)
+      compopt -o filenames 2>/dev/null
+      COMPREPLY=($(compgen -f -- "$cur"))
+      ;;
+  esac
+  return 0
+}
+
+complete -F _sjs sjs
