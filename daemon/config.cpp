@@ -28,6 +28,15 @@ void read_number(const nlohmann::json& conf, const std::string& origin, const ch
   out = v->get<T>();
 }
 
+void read_string(const nlohmann::json& conf, const std::string& origin, const char* a, const char* b, std::string& out) {
+  const nlohmann::json* v = find_path(conf, a, b);
+  if (!v) return;
+  if (!v->is_string()) {
+    throw Error(ErrorCode::bad_request, origin + ": " + a + "." + b + " must be a string, not " + v->dump());
+  }
+  out = v->get<std::string>();
+}
+
 }  // namespace
 
 void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) {
@@ -41,10 +50,14 @@ void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) 
   read_number(conf, origin, "context", "max-jobs", context_max_jobs);
   read_number(conf, origin, "store", "map-size-mb", store_map_size_mb);
   read_number(conf, origin, "store", "max-result-bytes", max_result_bytes);
-  if (const auto* v = find_path(conf, "log", "level")) {
-    if (!v->is_string()) throw Error(ErrorCode::bad_request, origin + ": log.level must be a string");
-    log_level = v->get<std::string>();
-  }
+  read_number(conf, origin, "context", "start-timeout-seconds", context_start_timeout_s);
+  read_number(conf, origin, "context", "max-restarts", context_max_restarts);
+  read_number(conf, origin, "context", "restart-window-seconds", context_restart_window_s);
+  read_string(conf, origin, "log", "level", log_level);
+  read_string(conf, origin, "jvm", "java", java);
+  read_string(conf, origin, "jvm", "runner-jar", runner_jar);
+  read_string(conf, origin, "spark", "home", spark_home);
+  read_string(conf, origin, "spark", "master", spark_master);
   if (!log_level_flag.empty()) log_level = log_level_flag;
   if (adhoc_max_jobs <= 0) adhoc_max_jobs = std::max(2u, std::thread::hardware_concurrency());
   if (context_max_jobs <= 0) context_max_jobs = 1;

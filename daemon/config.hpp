@@ -26,6 +26,13 @@ struct DaemonConfig {
   int adhoc_max_queue = 0;             // ad-hoc jobs waiting (0 = no bound)
   int context_max_jobs = 8;            // default slots of a named context
   std::uint64_t store_map_size_mb = 16384;
+  double context_start_timeout_s = 120;  // a resident worker must say hello within this
+  int context_max_restarts = 5;          // a named context that dies more often than this...
+  double context_restart_window_s = 300; // ...within this window stays ERROR
+  std::string java;                      // jvm contexts' launcher ("" = $JAVA_HOME/bin/java, else java)
+  std::string runner_jar;                // "" = sjs-runner.jar next to sjsd, else ../share/sjs/
+  std::string spark_home;                // "" = $SPARK_HOME; empty = no Spark
+  std::string spark_master = "local[*]";
   std::uint64_t max_result_bytes = 32u << 20;
 
   // Applies a parsed sjsd.conf; throws Error(bad_request) naming a bad key.

@@ -55,6 +55,30 @@ int parse_daemon_args(int argc, char** argv, DaemonConfig& config) {
 
 namespace {
 
+// Where the JVM runner, java and Spark are, unless sjsd.conf says.
+void resolve_runtime_paths(DaemonConfig& config) {
+  if (config.java.empty()) {
+    const char* java_home = std::getenv("JAVA_HOME");
+    config.java = java_home && *java_home ? std::string(java_home) + "/bin/java" : "java";
+  }
+  if (config.runner_jar.empty()) {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    std::string dir = n > 0 ? parent_dir(std::string(buf, static_cast<std::size_t>(n))) : ".";
+    for (const std::string& candidate : {dir + "/sjs-runner.jar", parent_dir(dir) + "/share/sjs/sjs-runner.jar"}) {
+      if (::access(candidate.c_str(), R_OK) == 0) {
+        config.runner_jar = candidate;
+        break;
+      }
+    }
+    if (config.runner_jar.empty()) config.runner_jar = dir + "/sjs-runner.jar";
+  }
+  if (config.spark_home.empty()) {
+    const char* spark_home = std::getenv("SPARK_HOME");
+    if (spark_home) config.spark_home = spark_home;
+  }
+}
+
 // Holds an exclusive lock on <data dir>/sjsd.pid for the daemon's life.
 int lock_pidfile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -149,6 +173,7 @@ int run_daemon(DaemonConfig config) {
     } else {
       config.apply(nlohmann::json::object(), "defaults");
     }
+    resolve_runtime_paths(config);
     if (!config.foreground) {
       ready_fd = daemonize();
       // stderr goes to a file in the data dir: a crash message is not lost.

@@ -27,12 +27,14 @@ struct Service::Context {
   std::set<std::string> running;                  // job ids
   bool ready = false;                             // runtime started
   std::vector<std::function<void()>> on_idle;     // run once no job runs in it
+  std::vector<std::int64_t> deaths;               // when its worker died lately (restart policy)
 };
 
 struct Service::LiveJob {
   JobInfo info;
   nlohmann::json config;                          // as submitted, secrets included
   std::string sha256;                             // the binary version's blob
+  std::vector<BinaryRef> dependencies;            // --with binaries (path filled at start)
   int log_fd = -1;
   std::uint64_t log_size = 0;
   std::vector<Waiter> waiters;                    // called once the final state is committed
@@ -40,6 +42,7 @@ struct Service::LiveJob {
   std::unique_ptr<asio::steady_timer> timeout;
   nlohmann::json result;
   bool final_pending = false;                     // final state written, commit not yet seen
+  bool kill_requested = false;                    // killed while its ad-hoc context was starting
 };
 
 Service::Service(asio::io_context& io, store::Store& store, BlobStore& blobs, const DaemonConfig& config)
@@ -52,6 +55,48 @@ Service::Service(asio::io_context& io, store::Store& store, BlobStore& blobs, co
       m_shutdown_timer(io) {
   make_dirs(m_config.data_dir + "/logs", 0700);
   make_dirs(m_config.data_dir + "/run", 0700);
+  make_dirs(m_config.data_dir + "/contexts", 0700);
+}
+
+RuntimeOptions Service::runtime_options(const std::string& context) const {
+  RuntimeOptions o;
+  o.kill_grace_s = m_config.kill_grace_s;
+  o.context_name = context;
+  o.log_path = m_config.data_dir + "/contexts/" + context + ".log";
+  o.start_timeout_s = m_config.context_start_timeout_s;
+  o.spark_configured = !m_config.spark_home.empty();
+  o.launch.java = m_config.java;
+  o.launch.runner_jar = m_config.runner_jar;
+  o.launch.spark_home = m_config.spark_home;
+  o.launch.spark_master = m_config.spark_master;
+  return o;
+}
+
+// (Re)creates a context's runtime and starts it; `done(error)` once it is up or
+// has failed, with the context's state, id and times already set.
+void Service::start_runtime(Context& ctx, std::function<void(const std::string& error)> done) {
+  ctx.ready = false;
+  try {
+    ctx.runtime = make_runtime(ctx.info.runtime, m_io, *this, runtime_options(ctx.info.name), ctx.info.settings);
+  } catch (const Error& e) {
+    ctx.info.state = context_state::k_error;
+    ctx.info.error = e.what();
+    done(e.what());
+    return;
+  }
+  const std::string name = ctx.info.name;
+  ctx.runtime->start([this, name, done](const std::string& error) {
+    auto it = m_contexts.find(name);
+    if (it == m_contexts.end()) return done("context " + name + " was deleted while it started");
+    Context& c = *it->second;
+    c.ready = error.empty();
+    c.info.state = error.empty() ? context_state::k_running : context_state::k_error;
+    c.info.error = error;
+    c.info.started_ms = now_ms();
+    c.info.id = make_uuid();
+    if (!error.empty()) spdlog::error("context {} failed to start: {}", name, error);
+    done(error);
+  });
 }
 
 Service::~Service() {
@@ -117,22 +162,14 @@ void Service::start() {
     ctx->queue.set_slots(info.max_jobs);
     Context& c = *ctx;
     m_contexts[info.name] = std::move(ctx);
-    try {
-      c.runtime = make_runtime(info.runtime, m_io, *this, RuntimeOptions{m_config.kill_grace_s}, info.settings);
-      c.info.state = context_state::k_starting;
-      c.runtime->start([this, &c](const std::string& error) {
-        c.ready = error.empty();
-        c.info.state = error.empty() ? context_state::k_running : context_state::k_error;
-        c.info.error = error;
-        c.info.started_ms = now_ms();
-        c.info.id = make_uuid();
-        m_store.put_context(c.info);
-        pump(c);
-      });
-    } catch (const Error& e) {
-      c.info.state = context_state::k_error;
-      c.info.error = e.what();
-    }
+    c.info.state = context_state::k_starting;
+    start_runtime(c, [this, name = info.name](const std::string& error) {
+      auto it = m_contexts.find(name);
+      if (it == m_contexts.end()) return;
+      m_store.put_context(it->second->info);
+      if (error.empty()) pump(*it->second);
+      else fail_queued(*it->second, "context " + name + " failed to start: " + error);
+    });
   }
 
   // Queued jobs go back into their queues, in submission order.
@@ -142,6 +179,14 @@ void Service::start() {
     live->config = m_store.get_job_config(job.id).value_or(nlohmann::json::object());
     for (const auto& b : m_store.binary_versions(job.binary)) {
       if (b.version == job.binary_version) live->sha256 = b.sha256;
+    }
+    for (const auto& dep : job.dependencies) {
+      auto colon = dep.rfind(':');
+      const std::string name = dep.substr(0, colon);
+      const int version = std::atoi(dep.substr(colon + 1).c_str());
+      for (const auto& b : m_store.binary_versions(name)) {
+        if (b.version == version) live->dependencies.push_back(BinaryRef{name, version, b.sha256, ""});
+      }
     }
     if (!job.key.empty()) m_pending_keys.erase(job.key);
     LiveJob& l = *live;
@@ -230,8 +275,12 @@ void Service::delete_binary(const BinaryDeleteArgs& args, Reply<nlohmann::json> 
   }
   std::vector<std::string> users;
   for (const auto& [id, job] : m_live) {
-    if (job->info.binary != args.name || is_final_job_state(job->info.state)) continue;
-    if (args.version == 0 || job->info.binary_version == args.version) users.push_back(id);
+    if (is_final_job_state(job->info.state)) continue;
+    bool uses = job->info.binary == args.name && (args.version == 0 || job->info.binary_version == args.version);
+    for (const auto& dep : job->dependencies) {
+      uses = uses || (dep.name == args.name && (args.version == 0 || dep.version == args.version));
+    }
+    if (uses) users.push_back(id);
   }
   if (!users.empty()) {
     std::string list;
@@ -275,10 +324,12 @@ void Service::create_context(const ContextCreateArgs& args, Reply<ContextInfo> r
   if (m_contexts.count(args.name)) throw Error(ErrorCode::already_exists, "context \"" + args.name + "\" exists");
   const std::string runtime = args.runtime.empty() ? "exec" : args.runtime;
   if (!is_known_runtime(runtime)) {
-    throw Error(ErrorCode::bad_request, "unknown runtime \"" + runtime + "\": this sjsd runs exec");
+    throw Error(ErrorCode::bad_request, "unknown runtime \"" + runtime + "\": use exec, jvm or spark");
   }
   if (args.max_jobs < 0) throw Error(ErrorCode::bad_request, "--max-jobs must be at least 1");
   if (!args.settings.is_object()) throw Error(ErrorCode::bad_request, "context settings must be an object");
+  // Settings that cannot work (spark with no Spark home) are refused before anything starts.
+  make_runtime(runtime, m_io, *this, runtime_options(args.name), args.settings);
   auto ctx = std::make_unique<Context>();
   Context& c = *ctx;
   c.info.name = args.name;
@@ -288,20 +339,18 @@ void Service::create_context(const ContextCreateArgs& args, Reply<ContextInfo> r
   c.info.created_ms = now_ms();
   c.info.state = context_state::k_starting;
   c.queue.set_slots(c.info.max_jobs);
-  c.runtime = make_runtime(runtime, m_io, *this, RuntimeOptions{m_config.kill_grace_s}, args.settings);
   m_contexts[args.name] = std::move(ctx);
-  c.runtime->start([this, &c, reply](const std::string& error) {
-    c.info.started_ms = now_ms();
-    c.info.id = make_uuid();
+  start_runtime(c, [this, name = args.name, reply](const std::string& error) {
+    auto found = m_contexts.find(name);
     if (!error.empty()) {
-      std::string name = c.info.name;
-      m_contexts.erase(name);
+      if (found != m_contexts.end()) {
+        fail_queued(*found->second, "context " + name + " failed to start: " + error);
+        m_contexts.erase(found);
+      }
       reply.fail(Error(ErrorCode::internal, "context \"" + name + "\" failed to start: " + error));
       return;
     }
-    c.ready = true;
-    c.info.state = context_state::k_running;
-    m_store.put_context(c.info, [this, name = c.info.name, reply](const std::string& err) {
+    m_store.put_context(found->second->info, [this, name, reply](const std::string& err) {
       if (!err.empty()) return reply.fail(Error(ErrorCode::internal, err));
       auto it = m_contexts.find(name);
       if (it == m_contexts.end()) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
@@ -365,7 +414,8 @@ void Service::delete_context(const ContextDeleteArgs& args, Reply<ContextInfo> r
   }
   for (const auto& id : ctx.running) ctx.runtime->cancel(id, end_reason::k_user);
   after_idle(ctx, [this, &ctx, reply] {
-    ctx.runtime->stop([this, &ctx, reply] {
+    // Posted: the runtime must not be destroyed from inside its own callback.
+    ctx.runtime->stop([this, &ctx, reply] { asio::post(m_io, [this, &ctx, reply] {
       ctx.info.state = context_state::k_stopped;
       ctx.info.stopped_ms = now_ms();
       ContextInfo info = ctx.info;
@@ -376,7 +426,7 @@ void Service::delete_context(const ContextDeleteArgs& args, Reply<ContextInfo> r
         spdlog::info("context {} deleted", info.name);
         reply.ok(info);
       });
-    });
+    }); });
   });
 }
 
@@ -389,31 +439,94 @@ void Service::restart_context(const std::string& name, Reply<ContextInfo> reply)
   ctx.info.state = context_state::k_restarting;
   ctx.ready = false;
   for (const auto& id : ctx.running) ctx.runtime->cancel(id, end_reason::k_user);
-  after_idle(ctx, [this, &ctx, reply] {
-    ctx.runtime->stop([this, &ctx, reply] {
-      try {
-        ctx.runtime = make_runtime(ctx.info.runtime, m_io, *this, RuntimeOptions{m_config.kill_grace_s},
-                                   ctx.info.settings);
-      } catch (const Error& e) {
-        ctx.info.state = context_state::k_error;
-        ctx.info.error = e.what();
-        return reply.fail(e);
-      }
-      ctx.runtime->start([this, &ctx, reply](const std::string& error) {
-        ctx.ready = error.empty();
-        ctx.info.state = error.empty() ? context_state::k_running : context_state::k_error;
-        ctx.info.error = error;
-        ctx.info.started_ms = now_ms();
-        ctx.info.id = make_uuid();
-        m_store.put_context(ctx.info, [this, &ctx, reply](const std::string& err) {
-          if (!err.empty()) return reply.fail(Error(ErrorCode::internal, err));
-          ContextInfo info = ctx.info;
-          fill_counts(info);
-          reply.ok(info);
-          pump(ctx);
+  after_idle(ctx, [this, name, reply] {
+    auto it = m_contexts.find(name);
+    if (it == m_contexts.end()) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
+    // The runtime must not be replaced from inside its own callback: post.
+    it->second->runtime->stop([this, name, reply] {
+      asio::post(m_io, [this, name, reply] {
+        auto found = m_contexts.find(name);
+        if (found == m_contexts.end()) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
+        start_runtime(*found->second, [this, name, reply](const std::string& error) {
+          auto c = m_contexts.find(name);
+          if (c == m_contexts.end()) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
+          if (!error.empty()) fail_queued(*c->second, "context " + name + " failed to restart: " + error);
+          m_store.put_context(c->second->info, [this, name, reply, error](const std::string& err) {
+            auto ctx = m_contexts.find(name);
+            if (!err.empty()) return reply.fail(Error(ErrorCode::internal, err));
+            if (!error.empty()) return reply.fail(Error(ErrorCode::internal, "context \"" + name + "\" failed to restart: " + error));
+            if (ctx == m_contexts.end()) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
+            ContextInfo info = ctx->second->info;
+            fill_counts(info);
+            reply.ok(info);
+            pump(*ctx->second);
+          });
         });
       });
     });
+  });
+}
+
+// Jobs queued in a context that cannot run end ERROR with `why`.
+void Service::fail_queued(Context& ctx, const std::string& why) {
+  while (auto id = ctx.queue.take()) {
+    ctx.queue.release();
+    auto it = m_live.find(*id);
+    if (it == m_live.end()) continue;
+    end_live_job(*it->second, JobOutcome{job_state::k_error, {}, false, error_object(why, "sjs.ContextError"), -1, 0, ""});
+  }
+}
+
+// A named context's worker died: restart it, unless it keeps dying.
+void Service::runtime_died(Runtime& runtime, const std::string& why) {
+  Context* ctx = nullptr;
+  for (auto& [name, c] : m_contexts) {
+    if (c->runtime.get() == &runtime) ctx = c.get();
+  }
+  if (!ctx || ctx->info.adhoc) return;  // an ad-hoc context ends with its job anyway
+  if (ctx->info.state == context_state::k_stopping || ctx->info.state == context_state::k_restarting) return;
+  const std::string name = ctx->info.name;
+  const std::int64_t now = now_ms();
+  auto& deaths = ctx->deaths;
+  deaths.push_back(now);
+  const auto window = static_cast<std::int64_t>(m_config.context_restart_window_s * 1000);
+  deaths.erase(std::remove_if(deaths.begin(), deaths.end(), [&](std::int64_t t) { return now - t > window; }),
+               deaths.end());
+  ctx->ready = false;
+  if (static_cast<int>(deaths.size()) > m_config.context_max_restarts) {
+    ctx->info.state = context_state::k_error;
+    ctx->info.error = "its worker died " + std::to_string(deaths.size()) + " times in " +
+                      nlohmann::json(m_config.context_restart_window_s).dump() + " s (last: " + why +
+                      "): restart it with `sjs context restart " + name + "`";
+    spdlog::error("context {}: {}", name, ctx->info.error);
+    fail_queued(*ctx, "context " + name + " is in ERROR: " + ctx->info.error);
+    m_store.put_context(ctx->info);
+    return;
+  }
+  spdlog::warn("context {}: {}; restarting it", name, why);
+  ctx->info.state = context_state::k_restarting;
+  ctx->info.error = why;
+  asio::post(m_io, [this, name] {
+    auto it = m_contexts.find(name);
+    if (it == m_contexts.end() || it->second->info.state != context_state::k_restarting) return;
+    start_runtime(*it->second, [this, name](const std::string& error) {
+      auto c = m_contexts.find(name);
+      if (c == m_contexts.end()) return;
+      m_store.put_context(c->second->info);
+      if (error.empty()) pump(*c->second);
+      else fail_queued(*c->second, "context " + name + " failed to restart: " + error);
+    });
+  });
+}
+
+void Service::context_objects(const std::string& name, Reply<nlohmann::json> reply) {
+  Context& ctx = named_context(name);
+  if (!ctx.runtime || !ctx.ready) {
+    throw Error(ErrorCode::unavailable, "context \"" + name + "\" is " + ctx.info.state + ": no objects to list");
+  }
+  ctx.runtime->list_objects([reply](std::vector<std::string> names, const std::string& error) {
+    if (!error.empty()) return reply.fail(Error(ErrorCode::bad_request, error));
+    reply.ok(nlohmann::json{{"objects", names}});
   });
 }
 
@@ -471,6 +584,18 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
   }
 
   BinaryInfo binary = latest_binary(args.binary);
+  if (binary.type == "jar" && args.entry.empty()) {
+    throw Error(ErrorCode::usage, "binary \"" + binary.name + "\" is a jar: give the job's class as ENTRY, e.g. " +
+                                      "sjs job submit " + binary.name + " com.example.MyJob");
+  }
+  std::vector<BinaryRef> dependencies;
+  for (const auto& name : args.with) {
+    BinaryInfo dep = latest_binary(name);
+    if (dep.type != binary.type) {
+      throw Error(ErrorCode::bad_request, "--with " + name + ": it is " + dep.type + ", the job's binary is " + binary.type);
+    }
+    dependencies.push_back(BinaryRef{dep.name, dep.version, dep.sha256, ""});
+  }
   std::string context_name;
   std::string runtime;
   if (!args.context.empty()) {
@@ -490,7 +615,7 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
     context_name = args.context;
     runtime = ctx.info.runtime;
   } else {
-    runtime = default_runtime_for(binary.type);
+    runtime = default_runtime_for(binary.type, !m_config.spark_home.empty());
     if (!is_known_runtime(runtime)) {
       throw Error(ErrorCode::bad_request, "binary \"" + binary.name + "\" is " + binary.type + " and its runtime " +
                                               runtime + " is not available in this sjsd");
@@ -507,6 +632,7 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
   LiveJob& l = *live;
   l.config = args.config;
   l.sha256 = binary.sha256;
+  l.dependencies = dependencies;
   JobInfo& j = l.info;
   j.id = make_uuid();
   j.seq = ++m_seq;
@@ -515,6 +641,7 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
   j.binary_type = binary.type;
   j.entry = args.entry;
   j.args = args.args;
+  for (const auto& d : dependencies) j.dependencies.push_back(d.name + ":" + std::to_string(d.version));
   j.context = context_name;
   j.adhoc = args.context.empty();
   j.runtime = runtime;
@@ -588,34 +715,35 @@ void Service::pump_adhoc() {
     c.info.state = context_state::k_starting;
     c.info.id = make_uuid();
     m_contexts[c.info.name] = std::move(ctx);
-    try {
-      c.runtime = make_runtime(c.info.runtime, m_io, *this, RuntimeOptions{m_config.kill_grace_s}, c.info.settings);
-    } catch (const Error& e) {
-      m_contexts.erase(job.info.context);
-      m_adhoc.release();
-      end_live_job(job, JobOutcome{job_state::k_error, {}, false, error_object(e.what(), "sjs.ContextInitError"), -1, 0, ""});
-      continue;
-    }
-    const std::string job_id = job.info.id;
-    c.runtime->start([this, &c, job_id](const std::string& error) {
+    start_runtime(c, [this, name = c.info.name, job_id = job.info.id](const std::string& error) {
+      auto ct = m_contexts.find(name);
       auto it2 = m_live.find(job_id);
-      if (!error.empty() || it2 == m_live.end()) {
-        std::string name = c.info.name;
-        m_contexts.erase(name);
-        m_adhoc.release();
-        if (it2 != m_live.end()) {
-          end_live_job(*it2->second, JobOutcome{job_state::k_error, {}, false,
-                                                error_object("ad-hoc context failed to start: " + error,
-                                                             "sjs.ContextInitError"),
-                                                -1, 0, ""});
-        }
-        pump_adhoc();
+      if (error.empty() && ct != m_contexts.end() && it2 != m_live.end() && !it2->second->kill_requested) {
+        start_job(*it2->second, *ct->second);
         return;
       }
-      c.ready = true;
-      c.info.started_ms = now_ms();
-      c.info.state = context_state::k_running;
-      start_job(*it2->second, c);
+      // The context could not start, or the job was killed meanwhile: end it, drop the context.
+      m_adhoc.release();
+      if (it2 != m_live.end()) {
+        bool killed = it2->second->kill_requested;
+        end_live_job(*it2->second,
+                     killed ? JobOutcome{job_state::k_killed, {}, false,
+                                         error_object("Job " + job_id + " killed", "sjs.JobKilled"), -1, 0,
+                                         end_reason::k_user}
+                            : JobOutcome{job_state::k_error, {}, false,
+                                         error_object("ad-hoc context failed to start: " + error,
+                                                      "sjs.ContextInitError"),
+                                         -1, 0, ""});
+      }
+      if (ct != m_contexts.end()) {
+        ct->second->info.state = context_state::k_stopping;
+        if (ct->second->runtime) {
+          ct->second->runtime->stop([this, name] { asio::post(m_io, [this, name] { m_contexts.erase(name); }); });
+        } else {
+          asio::post(m_io, [this, name] { m_contexts.erase(name); });
+        }
+      }
+      asio::post(m_io, [this] { pump_adhoc(); });
     });
   }
 }
@@ -637,6 +765,11 @@ void Service::start_job(LiveJob& job, Context& ctx) {
   JobRun run;
   run.job = job.info;
   run.binary_path = m_blobs.path_for(job.sha256);
+  run.binaries.push_back(BinaryRef{job.info.binary, job.info.binary_version, job.sha256, run.binary_path});
+  for (auto dep : job.dependencies) {
+    dep.path = m_blobs.path_for(dep.sha256);
+    run.binaries.push_back(std::move(dep));
+  }
   run.config = job.config;
   run.work_dir = m_config.data_dir + "/run/" + job.info.id;
   ctx.runtime->run(std::move(run));
@@ -682,9 +815,9 @@ void Service::job_ended(const std::string& job_id, JobOutcome outcome) {
     ctx.running.erase(job_id);
     if (ctx.info.adhoc) {
       m_adhoc.release();
-      // The ad-hoc context ends with its job.
-      ctx.runtime->stop([] {});
-      asio::post(m_io, [this, name = ctx.info.name] { m_contexts.erase(name); });
+      // The ad-hoc context ends with its job (gracefully: a Spark driver gets to stop).
+      ctx.info.state = context_state::k_stopping;
+      ctx.runtime->stop([this, name = ctx.info.name] { asio::post(m_io, [this, name] { m_contexts.erase(name); }); });
     } else {
       ctx.queue.release();
     }
@@ -825,6 +958,7 @@ void Service::kill_job(const std::string& id, Reply<JobResult> reply) {
       return;
     }
   }
+  job.kill_requested = true;  // in case its ad-hoc context is still starting
   auto ct = m_contexts.find(job.info.context);
   if (ct != m_contexts.end() && ct->second->runtime) ct->second->runtime->cancel(id, end_reason::k_user);
 }

@@ -68,6 +68,9 @@ class Service : public JobSink {
   void wait_job(const JobWaitArgs& args, Reply<JobResult> reply);
   void job_log(const JobLogArgs& args, Stream stream);
 
+  // Named objects a context holds (jvm, spark).
+  void context_objects(const std::string& name, Reply<nlohmann::json> reply);
+
   DaemonStatusResult status() const;
   const std::string& data_dir() const { return m_config.data_dir; }
 
@@ -75,6 +78,7 @@ class Service : public JobSink {
   void job_started(const std::string& job_id, int pid) override;
   void job_output(const std::string& job_id, std::string_view data) override;
   void job_ended(const std::string& job_id, JobOutcome outcome) override;
+  void runtime_died(Runtime& runtime, const std::string& why) override;
 
  private:
   struct Context;
@@ -86,6 +90,8 @@ class Service : public JobSink {
 
   JobInfo find_job(const std::string& id) const;  // live or stored; throws not_found
   BinaryInfo latest_binary(const std::string& name) const;
+  RuntimeOptions runtime_options(const std::string& context) const;
+  void start_runtime(Context& ctx, std::function<void(const std::string& error)> done);
   Context& named_context(const std::string& name) const;
   void enqueue(LiveJob& job);
   void pump(Context& ctx);
@@ -94,6 +100,7 @@ class Service : public JobSink {
   void end_live_job(LiveJob& job, JobOutcome outcome);
   void add_waiter(LiveJob& job, double timeout_s, Reply<JobResult> reply);
   void after_idle(Context& ctx, std::function<void()> fn);
+  void fail_queued(Context& ctx, const std::string& why);
   void check_idle(Context& ctx);
   void fill_counts(ContextInfo& info) const;
   void run_retention();

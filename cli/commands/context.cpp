@@ -34,7 +34,8 @@ void add_context_commands(CLI::App& app, Context& ctx) {
   auto co = std::make_shared<CreateOpts>();
   auto* cr = c->add_subcommand("create", "Create a context and start it");
   cr->add_option("NAME", co->name, "Context name (starts with a letter)")->required();
-  cr->add_option("--runtime", co->runtime, "exec (default); jvm, spark, python, native where available");
+  cr->add_option("--runtime", co->runtime, "exec (default), jvm or spark")
+      ->check(CLI::IsMember({"exec", "jvm", "spark"}));
   cr->add_option("--set", co->set, "Setting key=value (repeatable), e.g. --set env.FOO=bar --set max-queue=100");
   cr->add_option("--max-jobs", co->max_jobs, "Jobs that run at once (slots); more wait in its queue")
       ->check(CLI::PositiveNumber);
@@ -74,6 +75,15 @@ void add_context_commands(CLI::App& app, Context& ctx) {
     auto r = ctx.client().call(op::k_context_delete, *del).get<ContextInfo>();
     if (ctx.globals.json) return print_json(r);
     info(ctx, "context " + r.name + " deleted");
+  });
+
+  auto objs = std::make_shared<std::string>();
+  auto* o = c->add_subcommand("objects", "List the named objects a jvm or spark context holds");
+  o->add_option("NAME", *objs, "Context name")->required();
+  o->callback([&ctx, objs] {
+    auto r = ctx.client().call(op::k_context_objects, NameArgs{*objs});
+    if (ctx.globals.json) return print_json(r);
+    for (const auto& n : r.value("objects", nlohmann::json::array())) std::cout << n.get<std::string>() << "\n";
   });
 
   auto rs = std::make_shared<std::string>();

@@ -26,6 +26,7 @@ void print_status(Context& ctx, const JobInfo& j) {
   if (!j.key.empty()) rows.push_back({"key:", j.key});
   if (j.timeout_s > 0) rows.push_back({"timeout:", nlohmann::json(j.timeout_s).dump() + " s"});
   if (!j.args.empty()) rows.push_back({"args:", nlohmann::json(j.args).dump()});
+  if (!j.dependencies.empty()) rows.push_back({"with:", nlohmann::json(j.dependencies).dump()});
   if (j.exit_status >= 0) rows.push_back({"exit status:", std::to_string(j.exit_status)});
   if (j.signal > 0) rows.push_back({"signal:", std::to_string(j.signal)});
   if (j.error.is_object()) rows.push_back({"error:", j.error.value("message", "")});
@@ -47,6 +48,7 @@ void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job
   auto* s = job->add_subcommand("submit", "Submit a job: BINARY [ENTRY] [options] [-- ARGS...]");
   s->add_option("BINARY", so->a.binary, "Binary name (its newest version runs)")->required();
   s->add_option("ENTRY", so->a.entry, "Entry point: class, module:function, symbol; for exec, argv[0] (optional)");
+  s->add_option("--with", so->a.with, "Another binary on the job's classpath (a dependency jar), repeatable");
   s->add_option("-c,--context", so->a.context, "Run in this context (default: an ad-hoc one for the job)");
   s->add_option("--conf", so->conf, "Config key=value (HOCON value), repeatable: --conf input.string=\"a b\"");
   s->add_option("--conf-file", so->conf_file, "Config file, JSON or HOCON (--conf pairs override it)");

@@ -23,6 +23,10 @@ void context_restart(Service& s, const nlohmann::json& args, const Responder& r)
   s.restart_context(parse_args<NameArgs>(args).name, Reply<ContextInfo>{answer<ContextInfo>(r), r.fail});
 }
 
+void context_objects(Service& s, const nlohmann::json& args, const Responder& r) {
+  s.context_objects(parse_args<NameArgs>(args).name, Reply<nlohmann::json>{r.done, r.fail});
+}
+
 }  // namespace
 
 Handler context_handler(const std::string& op) {
@@ -31,6 +35,7 @@ Handler context_handler(const std::string& op) {
   if (op == op::k_context_show) return context_show;
   if (op == op::k_context_delete) return context_delete;
   if (op == op::k_context_restart) return context_restart;
+  if (op == op::k_context_objects) return context_objects;
   return nullptr;
 }
 

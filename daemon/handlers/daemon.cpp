@@ -16,7 +16,7 @@ void hello(Service& s, const nlohmann::json& args, const Responder& r) {
   }
   HelloResult h;
   h.server = std::string("sjsd ") + SJS_VERSION;
-  h.capabilities = {"exec", "log-follow", "idempotency-key", "sync", "pipelining"};
+  h.capabilities = {"exec", "jvm", "spark", "named-objects", "log-follow", "idempotency-key", "sync", "pipelining"};
   h.pid = static_cast<int>(::getpid());
   h.data_dir = s.data_dir();
   r.done(h);

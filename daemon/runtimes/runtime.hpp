@@ -8,18 +8,31 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "runtimes/launch.hpp"
 #include "sjs/messages.hpp"
 
 namespace sjs {
 
+// One stored binary version a job uses.
+struct BinaryRef {
+  std::string name;
+  int version = 0;
+  std::string sha256;
+  std::string path;          // the stored blob
+};
+
+class Runtime;
+
 // Everything a runtime needs to run one job.
 struct JobRun {
   JobInfo job;
-  std::string binary_path;   // the stored blob
+  std::string binary_path;   // the job's binary (binaries[0].path)
+  std::vector<BinaryRef> binaries;  // the job's binary, then its dependencies (--with)
   nlohmann::json config;     // with secrets: the job gets them
   std::string work_dir;      // private scratch dir for this run, removed afterwards
 };
@@ -42,10 +55,18 @@ class JobSink {
   virtual void job_started(const std::string& job_id, int pid) = 0;
   virtual void job_output(const std::string& job_id, std::string_view data) = 0;
   virtual void job_ended(const std::string& job_id, JobOutcome outcome) = 0;
+  // A resident runtime's worker died on its own (not stopped): its jobs have
+  // already ended through job_ended. The owner decides whether to restart it.
+  virtual void runtime_died(Runtime& runtime, const std::string& why) = 0;
 };
 
 struct RuntimeOptions {
-  double kill_grace_s = 5;   // SIGTERM (or cancel) to SIGKILL (or restart)
+  double kill_grace_s = 5;        // SIGTERM (or cancel) to SIGKILL (or restart)
+  std::string context_name;
+  std::string log_path;           // resident workers: their stdout/stderr (the context log)
+  double start_timeout_s = 120;   // resident workers: time to say hello
+  bool spark_configured = false;  // a Spark home is known: jars default to the spark runtime
+  LaunchConfig launch;            // jvm and spark: how to start the runner
 };
 
 class Runtime {
@@ -62,11 +83,17 @@ class Runtime {
   virtual void cancel(const std::string& job_id, const std::string& reason) = 0;
   // Stops the context; running jobs must already have ended or been cancelled.
   virtual void stop(std::function<void()> stopped) = 0;
+  // Named objects held by the context (jvm, spark); `error` non-empty if it has none.
+  virtual void list_objects(std::function<void(std::vector<std::string>, const std::string& error)> done) {
+    done({}, "a " + name() + " context holds no named objects");
+  }
 };
 
-// The runtimes this build knows: "exec" (and later jvm, spark, python, native).
+// The runtimes this build knows: exec, jvm, spark (python and native later).
 bool is_known_runtime(const std::string& name);
-std::string default_runtime_for(const std::string& binary_type);
+// The runtime of an ad-hoc context for a binary type: jar -> jvm, or spark when
+// the daemon knows a Spark home.
+std::string default_runtime_for(const std::string& binary_type, bool spark_configured);
 std::unique_ptr<Runtime> make_runtime(const std::string& name, boost::asio::io_context& io, JobSink& sink,
                                       const RuntimeOptions& options, const nlohmann::json& settings);
 

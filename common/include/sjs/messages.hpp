@@ -30,6 +30,7 @@ constexpr const char* k_context_list = "context.list";
 constexpr const char* k_context_show = "context.show";
 constexpr const char* k_context_delete = "context.delete";
 constexpr const char* k_context_restart = "context.restart";
+constexpr const char* k_context_objects = "context.objects";
 constexpr const char* k_job_submit = "job.submit";
 constexpr const char* k_job_status = "job.status";
 constexpr const char* k_job_result = "job.result";
@@ -109,6 +110,7 @@ struct JobInfo {
   std::string binary_type;
   std::string entry;
   std::vector<std::string> args;
+  std::vector<std::string> dependencies;  // --with binaries as "name:version"
   std::string context;       // named context, or the ad-hoc context's name
   bool adhoc = false;
   std::string runtime;
@@ -180,6 +182,7 @@ struct JobSubmitArgs {
   std::string binary;
   std::string entry;
   std::vector<std::string> args;
+  std::vector<std::string> with;  // more binaries on the job's classpath (dependency jars)
   std::string context;       // "" = ad-hoc
   nlohmann::json config = nlohmann::json::object();
   int priority = 0;
@@ -245,7 +248,7 @@ struct DaemonStatusResult {
 SJS_DEFINE_JSON(BinaryInfo, name, version, type, size, sha256, uploaded_ms, versions)
 SJS_DEFINE_JSON(ContextInfo, name, id, runtime, state, settings, max_jobs, adhoc, created_ms, started_ms,
                 stopped_ms, running, queued, error)
-SJS_DEFINE_JSON(JobInfo, id, seq, binary, binary_version, binary_type, entry, args, context, adhoc, runtime,
+SJS_DEFINE_JSON(JobInfo, id, seq, binary, binary_version, binary_type, entry, args, dependencies, context, adhoc, runtime,
                 state, priority, key, timeout_s, submitted_ms, started_ms, ended_ms, exit_status, signal, error,
                 end_reason, has_result, pid)
 SJS_DEFINE_JSON(HelloArgs, protocol, client, capabilities)
@@ -258,7 +261,7 @@ SJS_DEFINE_JSON(BinaryShowResult, name, versions)
 SJS_DEFINE_JSON(ContextCreateArgs, name, runtime, settings, max_jobs)
 SJS_DEFINE_JSON(ContextDeleteArgs, name, force)
 SJS_DEFINE_JSON(ContextListResult, contexts)
-SJS_DEFINE_JSON(JobSubmitArgs, binary, entry, args, context, config, priority, timeout_s, key, sync,
+SJS_DEFINE_JSON(JobSubmitArgs, binary, entry, args, with, context, config, priority, timeout_s, key, sync,
                 wait_timeout_s)
 SJS_DEFINE_JSON(JobIdArgs, id)
 SJS_DEFINE_JSON(JobWaitArgs, id, timeout_s)

@@ -1,0 +1,87 @@
+#include "runtimes/process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sjs/errors.hpp"
+#include "sjs/util.hpp"
+
+extern char** environ;
+
+namespace sjs {
+
+std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    if (starts_with(*e, "SJS_")) continue;
+    env.emplace_back(*e);
+  }
+  for (const auto& kv : extra) {
+    const std::string key = kv.substr(0, kv.find('=') + 1);
+    for (auto it = env.begin(); it != env.end();) it = starts_with(*it, key) ? env.erase(it) : std::next(it);
+    env.push_back(kv);
+  }
+  return env;
+}
+
+pid_t spawn_process(const SpawnSpec& spec) {
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, spec.stdin_fd >= 0 ? spec.stdin_fd : null_fd, 0);
+  posix_spawn_file_actions_adddup2(&fa, spec.stdout_fd >= 0 ? spec.stdout_fd : null_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, spec.stderr_fd >= 0 ? spec.stderr_fd : null_fd, 2);
+  if (spec.fd3 >= 0) posix_spawn_file_actions_adddup2(&fa, spec.fd3, 3);
+  posix_spawn_file_actions_addclosefrom_np(&fa, spec.fd3 >= 0 ? 4 : 3);
+  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int s : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&defaults, s);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<std::string> argv_s = spec.argv, env_s = spec.env;
+  std::vector<char*> argv, envp;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  for (auto& s : env_s) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = 0;
+  const bool search = spec.path.find('/') == std::string::npos;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    rc = search ? ::posix_spawnp(&pid, spec.path.c_str(), &fa, &attr, argv.data(), envp.data())
+                : ::posix_spawn(&pid, spec.path.c_str(), &fa, &attr, argv.data(), envp.data());
+    if (rc != ETXTBSY) break;  // another thread's child briefly held the file open for writing
+    ::usleep(2000);
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (null_fd >= 0) ::close(null_fd);
+  if (rc != 0) throw Error(ErrorCode::internal, "cannot start " + spec.path + ": " + std::strerror(rc));
+  return pid;
+}
+
+int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const char* abbrev = sigabbrev_np(WTERMSIG(status));
+    return std::string("was killed by ") + (abbrev ? std::string("SIG") + abbrev : std::to_string(WTERMSIG(status)));
+  }
+  return "ended with wait status " + std::to_string(status);
+}
+
+}  // namespace sjs

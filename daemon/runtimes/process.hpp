@@ -1,0 +1,37 @@
+// Starting child processes for runtimes: posix_spawn in a new process group,
+// with chosen descriptors as 0/1/2 (and optionally 3), every other descriptor
+// closed, default signal dispositions, and a clean environment.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace sjs {
+
+struct SpawnSpec {
+  std::string path;                // executable (searched on PATH if it has no '/')
+  std::vector<std::string> argv;   // argv[0] included
+  std::vector<std::string> env;    // "K=V"; the whole environment
+  std::string cwd;                 // "" = inherit
+  int stdin_fd = -1;               // -1 = /dev/null
+  int stdout_fd = -1;              // -1 = /dev/null
+  int stderr_fd = -1;              // -1 = /dev/null
+  int fd3 = -1;                    // becomes fd 3 in the child if >= 0
+};
+
+// Returns the child's pid (it leads its own process group); throws Error
+// (internal) saying what could not be started and why.
+pid_t spawn_process(const SpawnSpec& spec);
+
+// The daemon's environment without SJS_* variables, plus `extra`.
+std::vector<std::string> child_environment(const std::vector<std::string>& extra);
+
+// Opens a pidfd for `pid` (readable once it exits); -1 if the kernel has none.
+int open_pidfd(pid_t pid);
+
+// "exited with status 3" / "was killed by SIGKILL"
+std::string describe_wait_status(int status);
+
+}  // namespace sjs

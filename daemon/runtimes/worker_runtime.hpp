@@ -1,0 +1,62 @@
+// A resident worker speaking the worker protocol (docs/worker-protocol.md)
+// over a socketpair: the JVM runner for `jvm` and `spark` contexts (and later
+// the Python and native workers). One WorkerRuntime per context; everything
+// runs on the core thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "runtimes/launch.hpp"
+#include "runtimes/runtime.hpp"
+
+namespace sjs {
+
+class WorkerRuntime : public Runtime {
+ public:
+  WorkerRuntime(boost::asio::io_context& io, JobSink& sink, const RuntimeOptions& options, std::string name,
+                Launch launch, std::set<std::string> accepts);
+  ~WorkerRuntime() override;
+
+  std::string name() const override { return m_name; }
+  bool accepts(const std::string& binary_type) const override { return m_accepts.count(binary_type) > 0; }
+  void start(std::function<void(const std::string&)> ready) override;
+  void run(JobRun run) override;
+  void cancel(const std::string& job_id, const std::string& reason) override;
+  void stop(std::function<void()> stopped) override;
+  void list_objects(std::function<void(std::vector<std::string>, const std::string&)> done) override;
+  int pid() const { return m_pid; }
+
+  struct Worker;  // the process and its channel (worker_runtime.cpp)
+
+ private:
+  void on_message(const nlohmann::json& msg);
+  void on_exit(const std::string& why);
+  void send(const nlohmann::json& msg);
+  void kill_worker(int sig);
+
+  boost::asio::io_context& m_io;
+  JobSink& m_sink;
+  RuntimeOptions m_options;
+  std::string m_name;
+  Launch m_launch;
+  std::set<std::string> m_accepts;
+  std::shared_ptr<Worker> m_worker;
+  int m_pid = -1;
+  bool m_ready = false;
+  bool m_stopping = false;
+  std::function<void(const std::string&)> m_on_ready;
+  std::function<void()> m_on_stopped;
+  struct RunningJob {
+    std::string cancel_reason;
+    std::unique_ptr<boost::asio::steady_timer> kill_timer;
+  };
+  std::map<std::string, RunningJob> m_jobs;
+  std::map<std::uint64_t, std::function<void(std::vector<std::string>, const std::string&)>> m_object_requests;
+  std::uint64_t m_next_request = 1;
+};
+
+}  // namespace sjs

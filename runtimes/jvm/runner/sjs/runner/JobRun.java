@@ -1,0 +1,248 @@
+package sjs.runner;
+
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+import sjs.api.Config;
+import sjs.api.Job;
+
+/**
+ * One run of one job, on its own daemon thread {@code sjs-job-<id>}: load the class, validate,
+ * run, report. Whatever happens, exactly one {@code finished} or {@code failed} goes out.
+ */
+final class JobRun implements Runnable {
+  final Worker worker;
+  final Object jobRef; // the id as the daemon sent it, echoed back unchanged
+  final String jobId;
+  final String entry;
+  final List<Loaders.Binary> binaries;
+  final Config config;
+  final String contextName;
+  final Thread thread;
+
+  volatile boolean cancelled;
+  private volatile boolean done;
+  private final Object sendLock = new Object(); // orders "done" against late log/progress sends
+
+  JobRun(Worker worker, Object jobRef, String entry, List<Loaders.Binary> binaries, Config config, String contextName) {
+    this.worker = worker;
+    this.jobRef = jobRef;
+    this.jobId = String.valueOf(jobRef);
+    this.entry = entry;
+    this.binaries = binaries;
+    this.config = config;
+    this.contextName = contextName;
+    this.thread = new Thread(this, "sjs-job-" + jobId);
+    this.thread.setDaemon(true);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  /** From the reader thread: flag, interrupt, and cancel the job's Spark work. */
+  void cancel() {
+    cancelled = true;
+    thread.interrupt();
+    worker.spark.cancelJobGroup(jobId);
+  }
+
+  /**
+   * Sends a log or progress event unless the run has already reported its end (a thread the
+   * job left behind may still log): those lines go to the context log instead.
+   */
+  void sendWhileRunning(Map<String, Object> message, String text) {
+    synchronized (sendLock) {
+      if (!done) {
+        try {
+          worker.channel.send(message);
+        } catch (Json.TooLarge e) {
+          Log.warn("job " + jobId + ": dropped an event too large to send: " + e.getMessage());
+        }
+        return;
+      }
+    }
+    Log.info("job " + jobId + " (ended): " + text);
+  }
+
+  @Override
+  public void run() {
+    Map<String, Object> outcome;
+    try {
+      outcome = execute();
+    } catch (Throwable t) { // a bug here must still end the run, and must not kill the runner
+      outcome = Failures.failed(jobRef, cancelled ? Failures.KILLED : Failures.ERROR, t);
+    }
+    synchronized (sendLock) {
+      done = true;
+      finish(outcome);
+    }
+    worker.ended(this);
+  }
+
+  private void finish(Map<String, Object> outcome) {
+    try {
+      worker.channel.send(outcome);
+    } catch (Json.TooLarge e) {
+      worker.channel.send(Failures.failed(jobRef, Failures.ERROR,
+          "the job's result is too large to send: " + e.getMessage(), "sjs.ResultTooLarge", null));
+    } catch (Throwable t) { // e.g. a result whose toString() keeps throwing
+      worker.channel.send(Failures.failed(jobRef, Failures.ERROR, "cannot send the job's result: " + t,
+          t.getClass().getName(), Failures.stack(t)));
+    }
+  }
+
+  private Map<String, Object> execute() {
+    // 1. load
+    ClassLoader loader;
+    try {
+      loader = worker.loaders.loaderFor(binaries);
+    } catch (Loaders.BadBinary e) {
+      return Failures.failed(jobRef, Failures.LOADING, e.getMessage(), "sjs.BadBinary",
+          e.getCause() != null ? Failures.stack(e.getCause()) : Collections.<String>emptyList());
+    }
+    thread.setContextClassLoader(loader); // for ServiceLoader, Spark serializers, frameworks
+    Job job;
+    try {
+      job = instantiate(loader);
+    } catch (LoadingFailure f) {
+      return f.message;
+    }
+    if (cancelled) return killed(null);
+
+    // Spark work started by validate() belongs to the job too: a cancel must reach it.
+    worker.spark.setJobGroup(jobId);
+    try {
+      return validateAndRun(job, new RunContext(this));
+    } finally {
+      worker.spark.clearJobGroup();
+    }
+  }
+
+  private Map<String, Object> validateAndRun(Job job, RunContext ctx) {
+    // 2. validate
+    List<String> problems;
+    try {
+      problems = asStrings(job.validate(ctx, config));
+    } catch (Throwable t) {
+      if (cancelled) return killed(t);
+      String m = Failures.message(t);
+      return Failures.failed(jobRef, Failures.VALIDATION, "VALIDATION FAILED: " + m, t.getClass().getName(),
+          Collections.singletonList(m));
+    }
+    if (!problems.isEmpty()) {
+      return Failures.failed(jobRef, Failures.VALIDATION, "VALIDATION FAILED: " + join(problems),
+          "sjs.ValidationFailed", problems);
+    }
+    if (cancelled) return killed(null);
+
+    // 3. run
+    Map<String, Object> started = Channel.message("started");
+    started.put("job", jobRef);
+    worker.channel.send(started);
+    Object result;
+    try {
+      result = job.run(ctx, config);
+    } catch (Throwable t) {
+      // OutOfMemoryError lands here too: the JVM's own options (-XX:+ExitOnOutOfMemoryError)
+      // decide whether the process dies; if it lives on, the job is reported like any error.
+      return cancelled ? killed(t) : Failures.failed(jobRef, Failures.ERROR, t);
+    }
+    if (cancelled) return killed(null);
+
+    // 4. report
+    Map<String, Object> finished = Channel.message("finished");
+    finished.put("job", jobRef);
+    try {
+      finished.put("result", Results.toJson(result));
+    } catch (Throwable t) {
+      return Failures.failed(jobRef, Failures.ERROR, "cannot convert the job's result to JSON: " + Failures.message(t),
+          t.getClass().getName(), Failures.stack(t));
+    }
+    return finished;
+  }
+
+  /** A loading failure, carried out of instantiate(). */
+  private static final class LoadingFailure extends Exception {
+    private static final long serialVersionUID = 1L;
+    final transient Map<String, Object> message;
+
+    LoadingFailure(Map<String, Object> message) {
+      super(null, null, false, false);
+      this.message = message;
+    }
+  }
+
+  private LoadingFailure loading(String message, String errorClass, Throwable t) {
+    return new LoadingFailure(Failures.failed(jobRef, Failures.LOADING, message, errorClass,
+        t != null ? Failures.stack(t) : Collections.<String>emptyList()));
+  }
+
+  private Job instantiate(ClassLoader loader) throws LoadingFailure {
+    String where = binaries.isEmpty() ? "the runner's class path" : Loaders.names(binaries);
+    if (entry == null || entry.isEmpty()) throw loading("the run names no entry class", "sjs.NoEntry", null);
+    Class<?> cls;
+    try {
+      cls = Class.forName(entry, true, loader);
+    } catch (ClassNotFoundException e) {
+      throw loading("class " + entry + " not found in " + where, e.getClass().getName(), null);
+    } catch (ExceptionInInitializerError e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw loading("static initialisation of " + entry + " failed: " + Failures.message(cause),
+          cause.getClass().getName(), cause);
+    } catch (LinkageError e) { // NoClassDefFoundError, UnsupportedClassVersionError, ...
+      throw loading("cannot load " + entry + " from " + where + ": " + e, e.getClass().getName(), e);
+    }
+    if (!Job.class.isAssignableFrom(cls)) {
+      throw loading(entry + " does not implement sjs.api.Job", "sjs.NotAJob", null);
+    }
+    if (Modifier.isAbstract(cls.getModifiers())) {
+      throw loading(entry + " is abstract or an interface", "sjs.NotAJob", null);
+    }
+    Constructor<?> ctor;
+    try {
+      ctor = cls.getConstructor();
+    } catch (NoSuchMethodException e) {
+      throw loading(entry + " has no public no-argument constructor", "sjs.NotAJob", null);
+    }
+    try {
+      return (Job) ctor.newInstance();
+    } catch (InvocationTargetException e) {
+      Throwable cause = e.getCause();
+      throw loading("the constructor of " + entry + " threw: " + Failures.message(cause),
+          cause.getClass().getName(), cause);
+    } catch (IllegalAccessException e) { // a public constructor of a non-public class
+      throw loading(entry + " is not a public class", "sjs.NotAJob", null);
+    } catch (InstantiationException | LinkageError e) {
+      throw loading("cannot create " + entry + ": " + e, e.getClass().getName(), e);
+    }
+  }
+
+  private Map<String, Object> killed(Throwable t) {
+    String message = "job " + jobId + " was cancelled";
+    if (t == null) return Failures.failed(jobRef, Failures.KILLED, message, "sjs.api.JobCancelledException", null);
+    return Failures.failed(jobRef, Failures.KILLED, message, t.getClass().getName(), Failures.stack(t));
+  }
+
+  private static List<String> asStrings(List<?> problems) {
+    List<String> out = new ArrayList<String>();
+    if (problems != null) {
+      for (Object p : problems) out.add(String.valueOf(p));
+    }
+    return out;
+  }
+
+  private static String join(List<String> parts) {
+    StringBuilder b = new StringBuilder();
+    for (String p : parts) {
+      if (b.length() > 0) b.append("; ");
+      b.append(p);
+    }
+    return b.toString();
+  }
+}

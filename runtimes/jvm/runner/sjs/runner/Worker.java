@@ -1,0 +1,130 @@
+package sjs.runner;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import sjs.api.Config;
+
+/** The runner's state and its answers to the daemon's messages (docs/worker-protocol.md). */
+final class Worker {
+  private static final long SHUTDOWN_WAIT_MILLIS = 2000; // for cancelled jobs to report before we exit
+
+  final Channel channel;
+  final Spark spark;
+  final ContextObjects objects = new ContextObjects();
+  final Loaders loaders;
+  final String contextName;
+  private final Map<String, JobRun> jobs = new ConcurrentHashMap<String, JobRun>();
+
+  Worker(Channel channel, Spark spark, String contextName) {
+    this.channel = channel;
+    this.spark = spark;
+    this.contextName = contextName;
+    this.loaders = new Loaders(Worker.class.getClassLoader(), spark);
+  }
+
+  /** Handles one message; false once the runner should exit (after shutdown). */
+  boolean handle(Map<String, Object> m) {
+    Object type = m.get("type");
+    if ("run".equals(type)) {
+      run(m);
+    } else if ("cancel".equals(type)) {
+      JobRun r = m.get("job") != null ? jobs.get(String.valueOf(m.get("job"))) : null;
+      if (r != null) r.cancel(); // an unknown or finished job: nothing to stop
+    } else if ("objects".equals(type)) {
+      Map<String, Object> answer = Channel.message("objects");
+      answer.put("id", m.get("id"));
+      answer.put("names", new ArrayList<String>(objects.names()));
+      channel.send(answer);
+    } else if ("shutdown".equals(type)) {
+      shutdown();
+      return false;
+    } else {
+      error("unknown message type: " + (type instanceof String ? type : Json.write(type)));
+    }
+    return true;
+  }
+
+  void error(String message) {
+    Log.warn(message);
+    Map<String, Object> e = Channel.message("error");
+    e.put("message", message);
+    channel.send(e);
+  }
+
+  /** Called by a run's thread after its last message. */
+  void ended(JobRun run) {
+    jobs.remove(run.jobId, run);
+  }
+
+  private void run(Map<String, Object> m) {
+    Object job = m.get("job");
+    if (job == null || job instanceof Map || job instanceof List) {
+      error("run message without a job id");
+      return;
+    }
+    String jobId = String.valueOf(job);
+    List<Loaders.Binary> binaries;
+    Config config;
+    try {
+      binaries = binaries(m.get("binaries"));
+      config = config(m.get("config"));
+    } catch (IllegalArgumentException e) {
+      String message = "bad run message: " + e.getMessage();
+      channel.send(Failures.failed(job, Failures.LOADING, message, "sjs.BadRequest", null));
+      return;
+    }
+    Object entry = m.get("entry");
+    Object context = m.get("context");
+    JobRun r = new JobRun(this, job, entry instanceof String ? (String) entry : null, binaries, config,
+        context instanceof String ? (String) context : contextName);
+    if (jobs.putIfAbsent(jobId, r) != null) {
+      error("job " + jobId + " is already running: run ignored");
+      return;
+    }
+    r.start();
+  }
+
+  private static List<Loaders.Binary> binaries(Object v) {
+    if (v == null) return Collections.emptyList();
+    if (!(v instanceof List)) throw new IllegalArgumentException("binaries is not an array");
+    List<Loaders.Binary> out = new ArrayList<Loaders.Binary>();
+    for (Object o : (List<?>) v) {
+      if (!(o instanceof Map)) throw new IllegalArgumentException("a binary is not an object");
+      Map<?, ?> b = (Map<?, ?>) o;
+      out.add(new Loaders.Binary(str(b.get("name")), str(b.get("sha256")), str(b.get("path"))));
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Config config(Object v) {
+    if (v == null) return Config.empty();
+    if (!(v instanceof Map)) throw new IllegalArgumentException("config is not an object");
+    return new Config((Map<String, Object>) v);
+  }
+
+  private static String str(Object o) {
+    return o == null ? null : String.valueOf(o);
+  }
+
+  /** Cancels every job, gives them a moment to report, stops Spark. The caller exits. */
+  private void shutdown() {
+    Log.info("shutdown: " + jobs.size() + " job(s) running");
+    for (JobRun r : jobs.values()) r.cancel();
+    long deadline = System.currentTimeMillis() + SHUTDOWN_WAIT_MILLIS;
+    for (JobRun r : jobs.values()) {
+      long left = deadline - System.currentTimeMillis();
+      if (left <= 0) break;
+      try {
+        r.thread.join(left);
+      } catch (InterruptedException e) {
+        break;
+      }
+    }
+    spark.stop();
+  }
+}

@@ -1,0 +1,763 @@
+#!/usr/bin/env python3
+"""Drives the real JVM runner over the real worker protocol, without the daemon.
+
+    python3 runtimes/jvm/test/RunnerTest.py <build dir>
+
+The build dir holds sjs-runner.jar, sjs-api.jar and sjs-examples.jar. A few extra jobs, two
+versions of one class and stand-ins for Spark's classes are compiled into a temp dir with
+javac/jar. Like the daemon, the test makes a socketpair, starts `java ... sjs.runner.Main`
+with its end as fd 3 and SJS_WORKER_FD=3, and speaks 4-byte big-endian length + JSON frames
+(docs/worker-protocol.md). Exits 0 when every check passes, 1 with a message otherwise.
+"""
+
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TIMEOUT = 30.0  # per expected message; generous for a loaded CI machine
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, what, detail=None):
+    if not cond:
+        raise TestFailure(what + ("" if detail is None else ": " + json.dumps(detail, default=str)[:2000]))
+
+
+# --------------------------------------------------------------------------- the runner process
+
+class Runner:
+    """One runner JVM, its socket and a thread collecting everything it sends."""
+
+    def __init__(self, name, classpath, tmp, env=None, jvm_args=(), add_opens=True):
+        self.name = name
+        self.log_path = os.path.join(tmp, name + ".log")
+        self.sock, child = socket.socketpair()
+        child_fd = child.fileno()
+        full_env = dict(os.environ)
+        full_env.pop("JDK_JAVA_OPTIONS", None)
+        full_env.update({"SJS_WORKER_FD": "3", "SJS_CONTEXT": name})
+        full_env.update(env or {})
+        opens = ["--add-opens", "java.base/java.io=ALL-UNNAMED"] if add_opens else []
+        argv = ["java", *opens, *jvm_args, "-cp", os.pathsep.join(classpath), "sjs.runner.Main"]
+        self.log = open(self.log_path, "wb")
+
+        def as_fd3():
+            # in the child, before exec: the socket becomes fd 3, inheritable. Python opens
+            # every other descriptor non-inheritable, so close_fds=False leaks nothing else.
+            if child_fd != 3:
+                os.dup2(child_fd, 3)
+            else:
+                os.set_inheritable(3, True)
+
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=full_env, close_fds=False, preexec_fn=as_fd3)
+        child.close()
+        self.messages = []
+        self.cond = threading.Condition()
+        self.eof = False
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+
+    def _read(self):
+        try:
+            while True:
+                header = self._recv_exact(4)
+                if header is None:
+                    break
+                (size,) = struct.unpack(">I", header)
+                payload = self._recv_exact(size)
+                if payload is None:
+                    break
+                msg = json.loads(payload.decode("utf-8"))
+                with self.cond:
+                    self.messages.append(msg)
+                    self.cond.notify_all()
+        except OSError:
+            pass
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def send(self, msg):
+        data = json.dumps(msg).encode("utf-8")
+        self.sock.sendall(struct.pack(">I", len(data)) + data)
+
+    def send_raw(self, payload):
+        self.sock.sendall(struct.pack(">I", len(payload)) + payload)
+
+    def wait_for(self, pred, what, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for m in self.messages:
+                    if pred(m):
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.eof and not any(pred(m) for m in self.messages)):
+                    raise TestFailure("%s: no %s (eof=%s, last messages: %s)" % (
+                        self.name, what, self.eof, json.dumps(self.messages[-5:])[:1500]))
+                self.cond.wait(min(left, 0.5))
+
+    def events(self, job, type_=None):
+        with self.cond:
+            return [m for m in self.messages if m.get("job") == job and (type_ is None or m["type"] == type_)]
+
+    def end_of(self, job, timeout=TIMEOUT):
+        return self.wait_for(lambda m: m.get("job") == job and m["type"] in ("finished", "failed"),
+                             "finished/failed for job " + str(job), timeout)
+
+    def run(self, job, entry, binaries, config=None, context=None):
+        self.send({"type": "run", "job": job, "entry": entry, "binaries": binaries,
+                   "config": config or {}, "context": context or self.name})
+
+    def run_and_wait(self, job, entry, binaries, config=None, timeout=TIMEOUT):
+        self.run(job, entry, binaries, config)
+        return self.end_of(job, timeout)
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("%s: the runner did not exit within %.0f s" % (self.name, timeout))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()  # our own child, by its handle
+            self.proc.wait()
+        self.sock.close()
+        self.log.close()
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path, "rb") as f:
+                return b"\n".join(f.read().splitlines()[-lines:]).decode("utf-8", "replace")
+        except OSError:
+            return "(no log)"
+
+
+def finished(m, what):
+    check(m["type"] == "finished", what + ": expected finished", m)
+    return m["result"]
+
+
+def failed(m, kind, what):
+    check(m["type"] == "failed", what + ": expected failed", m)
+    check(m["kind"] == kind, what + ": expected kind " + kind, m)
+    err = m["error"]
+    check(isinstance(err.get("message"), str) and isinstance(err.get("errorClass"), str)
+          and isinstance(err.get("stack"), list), what + ": error needs message, errorClass and stack", m)
+    return err
+
+
+# --------------------------------------------------------------------------- extra jars
+
+TEST_JOBS = {
+    "sjs/test/NotAJob.java": """
+package sjs.test;
+public class NotAJob { public Object run() { return 1; } }
+""",
+    "sjs/test/Shapes.java": """
+package sjs.test;
+import java.util.*;
+import sjs.api.*;
+public class Shapes implements Job {
+  public enum Colour { RED, GREEN }
+  public static class Point {
+    public int getX() { return 1; }
+    public String getLabel() { return "p"; }
+    public boolean isVisible() { return true; }
+    public Point getSelf() { return this; }           // a cycle: must not recurse forever
+    public String getBroken() { throw new IllegalStateException("no"); }
+  }
+  public Object run(JobContext ctx, Config config) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("ints", new int[] {1, 2, 3});
+    m.put("doubles", new double[] {0.5, Double.NaN});
+    m.put("strings", new String[] {"a", null});
+    m.put("nested", Arrays.asList(Arrays.asList(1, 2), Collections.singletonMap(7, "seven")));
+    m.put("set", new TreeSet<>(Arrays.asList("y", "x")));
+    m.put("present", Optional.of("here"));
+    m.put("absent", Optional.empty());
+    m.put("colour", Colour.GREEN);
+    m.put("char", 'c');
+    m.put("big", Long.MAX_VALUE);
+    m.put("builder", new StringBuilder("sb"));
+    m.put("uuid", new UUID(0, 1));
+    m.put("point", new Point());
+    m.put("unicode", "h\\u00e9llo \\u2603 \\ud83d\\ude00 \\"q\\" \\n");
+    return m;
+  }
+}
+""",
+    "sjs/test/ConfigProbe.java": """
+package sjs.test;
+import java.util.*;
+import sjs.api.*;
+public class ConfigProbe implements Job {
+  public Object run(JobContext ctx, Config c) {
+    if (c.hasPath("missing")) return c.getString("no.such.key");
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("long", c.getLong("s.num"));
+    m.put("int", c.getInt("s.dbl"));
+    m.put("bool", c.getBoolean("s.bool"));
+    m.put("yes", c.getBoolean("s.yes"));
+    m.put("string", c.getString("n"));
+    m.put("double", c.getDouble("s.num"));
+    m.put("default", c.getInt("nope", 5));
+    m.put("flat", c.getString("flat.key"));
+    m.put("list", c.getList("l"));
+    m.put("sub", c.getConfig("s").keys());
+    m.put("hasNull", c.hasPath("z"));
+    try { c.toMap().put("x", 1); m.put("immutable", false); } catch (UnsupportedOperationException e) { m.put("immutable", true); }
+    m.put("sameConfig", ctx.config().equals(c));
+    m.put("context", ctx.contextName());
+    m.put("jobId", ctx.jobId());
+    return m;
+  }
+}
+""",
+    "sjs/test/Big.java": """
+package sjs.test;
+import java.util.*;
+import sjs.api.*;
+public class Big implements Job {
+  public Object run(JobContext ctx, Config config) {
+    char[] c = new char[(int) (config.getDouble("mb") * 1024 * 1024)];
+    Arrays.fill(c, 'x');
+    return new String(c);
+  }
+}
+""",
+    "sjs/test/BadCreator.java": """
+package sjs.test;
+import sjs.api.*;
+public class BadCreator implements Job {
+  public Object run(JobContext ctx, Config config) throws Exception {
+    return ctx.namedObjects().getOrCreate("bad", () -> { Thread.sleep(300); throw new java.io.IOException("creator failed"); }, 10000);
+  }
+}
+""",
+    "sjs/test/Stubborn.java": """
+package sjs.test;
+import sjs.api.*;
+// ignores interrupts until cancelled, then returns normally: still "killed"
+public class Stubborn implements Job {
+  public Object run(JobContext ctx, Config config) {
+    while (!ctx.isCancelled()) { Thread.interrupted(); Thread.yield(); }
+    return "returned anyway";
+  }
+}
+""",
+    "sjs/test/SparkProbe.java": """
+package sjs.test;
+import java.util.*;
+import sjs.api.*;
+// reaches Spark only by reflection, so it compiles without Spark and runs against the stubs or the real thing
+public class SparkProbe implements Job {
+  public Object run(JobContext ctx, Config config) throws Exception {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("hasSpark", ctx.hasSpark());
+    Object sc = ctx.spark("org.apache.spark.SparkContext");
+    m.put("sc", sc.getClass().getName());
+    m.put("group", sc.getClass().getMethod("getLocalProperty", String.class).invoke(sc, "spark.jobGroup.id"));
+    Class<?> jscClass = Class.forName("org.apache.spark.api.java.JavaSparkContext");
+    Object jsc = ctx.spark(jscClass);
+    m.put("jsc", jsc.getClass().getName());
+    m.put("jscWraps", jsc.getClass().getMethod("sc").invoke(jsc) == sc);
+    m.put("sameJsc", ctx.spark(jscClass) == jsc);
+    try {
+      Object session = ctx.spark("org.apache.spark.sql.SparkSession");
+      m.put("sessionConf", session.getClass().getMethod("stubConf").invoke(session));
+    } catch (IllegalStateException e) {
+      m.put("session", e.getMessage());
+    }
+    try { ctx.spark(String.class); } catch (IllegalArgumentException e) { m.put("wrongType", "refused"); }
+    if (config.hasPath("sleep")) { while (true) { Thread.sleep(50); } }
+    m.put("cancelledGroups", sc.getClass().getField("CANCELLED").get(null));
+    m.put("jars", sc.getClass().getField("JARS").get(null));
+    return m;
+  }
+}
+""",
+}
+
+VERSION_JOB = """
+package sjs.test;
+import sjs.api.*;
+public class Version implements Job {
+  public Object run(JobContext ctx, Config config) { return "%s"; }
+}
+"""
+
+RECORD_JOB = """
+package sjs.test;
+import java.util.*;
+import sjs.api.*;
+public class RecordJob implements Job {
+  record Pair(String name, List<Integer> values) {}
+  public Object run(JobContext ctx, Config config) { return new Pair("r", List.of(1, 2)); }
+}
+"""
+
+SPARK_STUBS = {
+    "org/apache/spark/SparkConf.java": """
+package org.apache.spark;
+import java.util.*;
+public class SparkConf {
+  final Map<String, String> settings = new TreeMap<>();
+  public SparkConf() {
+    for (String k : System.getProperties().stringPropertyNames())
+      if (k.startsWith("spark.")) settings.put(k, System.getProperty(k));
+  }
+  public SparkConf setMaster(String m) { settings.put("spark.master", m); return this; }
+  public SparkConf setAppName(String n) { settings.put("spark.app.name", n); return this; }
+  public SparkConf set(String k, String v) { settings.put(k, v); return this; }
+}
+""",
+    "org/apache/spark/SparkContext.java": """
+package org.apache.spark;
+import java.util.*;
+// a stand-in with the methods of the real SparkContext that the runner calls
+public class SparkContext {
+  public static final List<String> CANCELLED = Collections.synchronizedList(new ArrayList<>());
+  public static final List<String> JARS = Collections.synchronizedList(new ArrayList<>());
+  private final SparkConf conf;
+  private final InheritableThreadLocal<Properties> local = new InheritableThreadLocal<Properties>() {
+    protected Properties initialValue() { return new Properties(); }
+  };
+  public SparkContext(SparkConf conf) { this.conf = conf; }
+  public String version() { return "0.0.0-stub"; }
+  public String master() { return conf.settings.get("spark.master"); }
+  public String applicationId() { return "stub-app-" + conf.settings.get("spark.app.name"); }
+  public void setJobGroup(String id, String description, boolean interruptOnCancel) {
+    local.get().setProperty("spark.jobGroup.id", id);
+    local.get().setProperty("spark.job.description", description);
+  }
+  public void clearJobGroup() { local.get().remove("spark.jobGroup.id"); }
+  public String getLocalProperty(String key) { return local.get().getProperty(key); }
+  public void cancelJobGroup(String id) { CANCELLED.add(id); }
+  public void addJar(String path) { JARS.add(path); }
+  public void stop() { System.out.println("STUB SparkContext stopped"); }
+}
+""",
+    "org/apache/spark/api/java/JavaSparkContext.java": """
+package org.apache.spark.api.java;
+import org.apache.spark.SparkContext;
+public class JavaSparkContext {
+  private final SparkContext sc;
+  public JavaSparkContext(SparkContext sc) { this.sc = sc; }
+  public SparkContext sc() { return sc; }
+}
+""",
+}
+
+SPARK_SQL_STUB = {
+    "org/apache/spark/sql/SparkSession.java": """
+package org.apache.spark.sql;
+import java.util.*;
+import org.apache.spark.*;
+public class SparkSession {
+  private final SparkContext sc;
+  private final Map<String, String> conf;
+  SparkSession(SparkContext sc, Map<String, String> conf) { this.sc = sc; this.conf = conf; }
+  public static Builder builder() { return new Builder(); }
+  public SparkContext sparkContext() { return sc; }
+  public Map<String, String> stubConf() { return conf; }
+  public static class Builder {
+    private final Map<String, String> conf = new TreeMap<>();
+    public Builder config(String k, String v) { conf.put(k, v); return this; }
+    public Builder master(String m) { conf.put("spark.master", m); return this; }
+    public Builder appName(String n) { conf.put("spark.app.name", n); return this; }
+    public SparkSession getOrCreate() {
+      SparkConf c = new SparkConf();
+      for (Map.Entry<String, String> e : conf.entrySet()) c.set(e.getKey(), e.getValue());
+      return new SparkSession(new SparkContext(c), conf);
+    }
+  }
+}
+""",
+}
+
+
+def javac_release():
+    out = subprocess.run(["javac", "-version"], capture_output=True, text=True)
+    text = (out.stdout + out.stderr).strip().split()[-1]
+    major = text.split(".")[0]
+    if major == "1":
+        major = text.split(".")[1]
+    return int(major)
+
+
+def compile_jar(tmp, name, sources, classpath=(), release="8"):
+    """Writes sources ({relative path: text}) under tmp/name-src, compiles, jars into tmp/name.jar."""
+    src = os.path.join(tmp, name + "-src")
+    classes = os.path.join(tmp, name + "-classes")
+    os.makedirs(classes, exist_ok=True)
+    files = []
+    for rel, text in sources.items():
+        path = os.path.join(src, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        files.append(path)
+    cmd = ["javac", "-nowarn", "-Xlint:-options", "-d", classes]
+    if release:
+        cmd += ["--release", release]
+    if classpath:
+        cmd += ["-cp", os.pathsep.join(classpath)]
+    r = subprocess.run(cmd + files, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise TestFailure("javac failed for %s:\n%s" % (name, r.stderr))
+    jar = os.path.join(tmp, name + ".jar")
+    r = subprocess.run(["jar", "cf", jar, "-C", classes, "."], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise TestFailure("jar failed for %s:\n%s" % (name, r.stderr))
+    return jar
+
+
+def binary(name, path, sha):
+    return [{"name": name, "version": "1", "sha256": sha, "path": path}]
+
+
+# --------------------------------------------------------------------------- the checks
+
+def main_runner_checks(r, jars):
+    ex = binary("sjs-examples", jars["examples"], "e" * 64)
+    tj = binary("testjobs", jars["tests"], "t" * 64)
+
+    hello = r.wait_for(lambda m: m["type"] == "hello", "hello")
+    check(r.messages[0] is hello, "hello must be the first message", r.messages[:2])
+    check(hello.get("protocol") == 1 and hello.get("runtime") == "jvm", "hello protocol/runtime", hello)
+    check(hello.get("pid") == r.proc.pid, "hello pid is the JVM's pid " + str(r.proc.pid), hello)
+    check(set(hello.get("capabilities", [])) >= {"named-objects", "cancel"}, "hello capabilities", hello)
+    check(isinstance(hello.get("version"), str) and hello["version"], "hello version", hello)
+    check("spark" not in hello, "no spark in a jvm hello", hello)
+
+    res = finished(r.run_and_wait("wc", "sjs.examples.WordCount", ex, {"input": {"string": "a b a"}}), "WordCount")
+    check(res == {"a": 2, "b": 1}, "WordCount result", res)
+    kinds = [m["type"] for m in r.events("wc")]
+    check(kinds == ["started", "finished"], "WordCount events are started, finished", kinds)
+
+    res = finished(r.run_and_wait("dbl", "sjs.examples.DoubleIt", ex), "DoubleIt")
+    check(res == [2, 4, 6], "DoubleIt default result", res)
+    res = finished(r.run_and_wait("dbl2", "sjs.examples.DoubleIt", ex, {"input": {"data": [1.5, 10]}}), "DoubleIt data")
+    check(res == [3.0, 20], "DoubleIt [1.5, 10]", res)
+
+    res = finished(r.run_and_wait("hi", "sjs.examples.HelloWorld", ex), "HelloWorld")
+    check(res == "Hi!", "HelloWorld result", res)
+
+    m = r.run_and_wait("val", "sjs.examples.WordCount", ex, {"input": {}})
+    err = failed(m, "validation", "WordCount without input.string")
+    check(err["message"] == "VALIDATION FAILED: missing input.string", "validation message", err)
+    check(err["stack"] == ["missing input.string"], "validation stack lists the problems", err)
+    check(not r.events("val", "started"), "no started for a job that fails validation", r.events("val"))
+
+    err = failed(r.run_and_wait("fail", "sjs.examples.Fail", ex), "error", "Fail")
+    check(err["errorClass"] == "java.lang.IllegalStateException", "Fail errorClass", err)
+    check(err["message"] == "boom", "Fail message", err)
+    check(any(s.startswith("at sjs.examples.Fail.run(") for s in err["stack"]), "Fail stack has its frame", err)
+    check(any(s.startswith("Caused by: java.lang.NumberFormatException") for s in err["stack"]),
+          "Fail stack has a Caused by section", err)
+    check(all(s.startswith(("at ", "Caused by: ", "... ")) for s in err["stack"]), "stack lines are frames", err)
+
+    err = failed(r.run_and_wait("nocls", "sjs.examples.NoSuchJob", ex), "loading", "missing class")
+    check("sjs.examples.NoSuchJob" in err["message"], "missing class message names it", err)
+    check(err["errorClass"] == "java.lang.ClassNotFoundException", "missing class errorClass", err)
+    err = failed(r.run_and_wait("notjob", "sjs.test.NotAJob", tj), "loading", "a class that is not a Job")
+    check("does not implement sjs.api.Job" in err["message"], "not-a-job message", err)
+    err = failed(r.run_and_wait("badjar", "sjs.examples.HelloWorld", binary("bad", jars["bad"], "b" * 64)),
+                 "loading", "bad jar")
+    check("not a readable jar" in err["message"], "bad jar message", err)
+    err = failed(r.run_and_wait("nofile", "sjs.examples.HelloWorld", binary("gone", jars["bad"] + ".gone", "g" * 64)),
+                 "loading", "missing jar file")
+
+    # cancel: the job must end as killed promptly, not after its 5 s
+    r.run("slp", "sjs.examples.Sleep", ex, {"sleep": {"seconds": 5}})
+    r.wait_for(lambda m: m.get("job") == "slp" and m["type"] == "started", "started for Sleep")
+    t0 = time.monotonic()
+    r.send({"type": "cancel", "job": "slp"})
+    err = failed(r.end_of("slp"), "killed", "cancelled Sleep")
+    took = time.monotonic() - t0
+    check(took < 2.0, "a cancelled Sleep ends within 2 s (took %.2f s)" % took)
+    # a job that swallows the interrupt and returns normally after cancel is still killed
+    r.run("stub", "sjs.test.Stubborn", tj)
+    r.wait_for(lambda m: m.get("job") == "stub" and m["type"] == "started", "started for Stubborn")
+    r.send({"type": "cancel", "job": "stub"})
+    failed(r.end_of("stub"), "killed", "Stubborn after cancel")
+    r.send({"type": "cancel", "job": "no-such-job"})  # ignored, no answer
+
+    res = finished(r.run_and_wait("slp-short", "sjs.examples.Sleep", ex,
+                                  {"stress": {"test": {"longpijob": {"duration": 0.2}}}}), "short Sleep")
+    check(res == "slept 0.2 s", "Sleep result", res)
+
+    # named objects: shared across runs of the context
+    value = {"x": [1, 2], "s": "v"}
+    res = finished(r.run_and_wait("put", "sjs.examples.PutObject", ex, {"name": "t1", "value": value}), "PutObject")
+    res = finished(r.run_and_wait("get", "sjs.examples.GetObject", ex, {"name": "t1"}), "GetObject")
+    check(res == value, "GetObject returns what PutObject stored", res)
+    err = failed(r.run_and_wait("get-none", "sjs.examples.GetObject", ex, {"name": "nothing"}), "error",
+                 "GetObject of an absent name")
+    check(err["errorClass"] == "java.util.NoSuchElementException", "absent object error", err)
+
+    # getOrCreate: four at once, one creator
+    for i in range(4):
+        r.run("cc%d" % i, "sjs.examples.CountCreate", ex, {"name": "cc"})
+    results = [finished(r.end_of("cc%d" % i), "CountCreate %d" % i) for i in range(4)]
+    check(len(set(results)) == 1 and "token" in results[0], "4 concurrent CountCreate share one value", results)
+    # a failing creator: its caller and the waiters get its exception, the name stays absent
+    for i in range(3):
+        r.run("bc%d" % i, "sjs.test.BadCreator", tj)
+    for i in range(3):
+        err = failed(r.end_of("bc%d" % i), "error", "BadCreator %d" % i)
+        check(err["errorClass"] == "java.io.IOException" and err["message"] == "creator failed", "creator error", err)
+
+    r.send({"type": "objects", "id": 7})
+    m = r.wait_for(lambda m: m["type"] == "objects" and m.get("id") == 7, "objects answer")
+    check(m["names"] == ["counter-cc", "t1"], "objects lists the named objects, sorted", m)
+
+    # re-upload: same class name, new sha = new loader; the old sha still gets the old loader
+    res = finished(r.run_and_wait("v1", "sjs.test.Version", binary("ver", jars["v1"], "1" * 64)), "Version v1")
+    check(res == "v1", "first version", res)
+    res = finished(r.run_and_wait("v2", "sjs.test.Version", binary("ver", jars["v2"], "2" * 64)), "Version v2")
+    check(res == "v2", "the re-uploaded version is used", res)
+    res = finished(r.run_and_wait("v1b", "sjs.test.Version", binary("ver", jars["v1"], "1" * 64)), "Version v1 again")
+    check(res == "v1", "the old version is still served by its loader", res)
+
+    # progress and log events
+    res = finished(r.run_and_wait("prog", "sjs.examples.Progress", ex, {"steps": {"ms": 10}}), "Progress")
+    check(res == "3 steps done", "Progress result", res)
+    logs = [m["data"] for m in r.events("prog", "log")]
+    check(logs == ["step 1 of 3", "step 2 of 3", "step 3 of 3"], "Progress log events", logs)
+    prog = [(round(m["value"], 3), m["message"]) for m in r.events("prog", "progress")]
+    check(prog == [(0.333, "step 1"), (0.667, "step 2"), (1.0, "step 3")], "Progress events", prog)
+    order = [m["type"] for m in r.events("prog")]
+    check(order[0] == "started" and order[-1] == "finished", "Progress events between started and finished", order)
+
+    # result conversion
+    res = finished(r.run_and_wait("shapes", "sjs.test.Shapes", tj), "Shapes")
+    expect = {
+        "ints": [1, 2, 3], "doubles": [0.5, None], "strings": ["a", None],
+        "nested": [[1, 2], {"7": "seven"}], "set": ["x", "y"], "present": "here", "absent": None,
+        "colour": "GREEN", "char": "c", "big": 9223372036854775807, "builder": "sb",
+        "uuid": "00000000-0000-0000-0000-000000000001",
+        "unicode": "h\u00e9llo \u2603 \U0001F600 \"q\" \n",
+    }
+    for k, v in expect.items():
+        check(res.get(k) == v, "Shapes." + k, res.get(k))
+    point = res.get("point")
+    check(isinstance(point, dict) and point.get("x") == 1 and point.get("label") == "p" and point.get("visible") is True
+          and "broken" not in point and isinstance(point.get("self"), str), "a bean becomes its properties", point)
+    if jars.get("record"):
+        res = finished(r.run_and_wait("rec", "sjs.test.RecordJob", binary("rec", jars["record"], "r" * 64)), "RecordJob")
+        check(res == {"name": "r", "values": [1, 2]}, "a record becomes its components", res)
+
+    # config access
+    cfg = {"s": {"num": "42", "dbl": 7.9, "bool": "true", "yes": "yes"}, "n": 12, "flat.key": "flat",
+           "l": [1, "two"], "z": None}
+    res = finished(r.run_and_wait("cfg", "sjs.test.ConfigProbe", tj, cfg), "ConfigProbe")
+    want = {"long": 42, "int": 7, "bool": True, "yes": True, "string": "12", "double": 42.0, "default": 5,
+            "flat": "flat", "list": [1, "two"], "sub": ["num", "dbl", "bool", "yes"], "hasNull": False,
+            "immutable": True, "sameConfig": True, "context": r.name, "jobId": "cfg"}
+    check(res == want, "ConfigProbe", {"got": res, "want": want})
+    err = failed(r.run_and_wait("cfg-missing", "sjs.test.ConfigProbe", tj, {"missing": 1}), "error", "missing key")
+    check(err["message"] == "missing config key: no.such.key" and err["errorClass"] == "java.lang.IllegalArgumentException",
+          "missing key message", err)
+
+    # no Spark in a jvm context
+    err = failed(r.run_and_wait("nospark", "sjs.test.SparkProbe", tj), "error", "SparkProbe without Spark")
+    check(err["message"] == "this context has no Spark: create it with --runtime spark", "no-Spark message", err)
+
+    # a result over the frame limit is reported, not dropped
+    err = failed(r.run_and_wait("big", "sjs.test.Big", tj, {"mb": 65}, timeout=120), "error", "65 MiB result")
+    check(err["errorClass"] == "sjs.ResultTooLarge", "too-large result errorClass", err)
+    res = finished(r.run_and_wait("notbig", "sjs.test.Big", tj, {"mb": 1}), "1 MiB result")
+    check(res == "x" * (1024 * 1024), "1 MiB result arrives whole")
+
+    # protocol errors are answered and do not end the runner
+    r.send({"type": "bogus"})
+    m = r.wait_for(lambda m: m["type"] == "error" and "bogus" in m.get("message", ""), "error for an unknown type")
+    r.send_raw(b"{not json")
+    r.wait_for(lambda m: m["type"] == "error" and "parse" in m.get("message", ""), "error for bad JSON")
+    r.send({"type": "run", "entry": "x"})
+    r.wait_for(lambda m: m["type"] == "error" and "job id" in m.get("message", ""), "error for a run without job")
+    size = 64 * 1024 * 1024 + 1
+    r.sock.sendall(struct.pack(">I", size))
+    chunk = b" " * (1 << 20)
+    for _ in range(64):
+        r.sock.sendall(chunk)
+    r.sock.sendall(b" ")
+    r.wait_for(lambda m: m["type"] == "error" and "limit" in m.get("message", ""), "error for an oversized frame")
+    res = finished(r.run_and_wait("hi-again", "sjs.examples.HelloWorld", ex), "HelloWorld after protocol errors")
+
+    # numeric job ids are echoed as sent
+    res = finished(r.run_and_wait(42, "sjs.examples.HelloWorld", ex), "numeric job id")
+
+    # every run got exactly one end
+    with r.cond:
+        ends = {}
+        for m in r.messages:
+            if m["type"] in ("finished", "failed"):
+                ends[m["job"]] = ends.get(m["job"], 0) + 1
+    check(all(n == 1 for n in ends.values()), "exactly one finished/failed per run", ends)
+
+    # shutdown with a job running: the job is killed, the runner exits 0
+    r.run("slp-last", "sjs.examples.Sleep", ex, {"sleep": {"seconds": 30}})
+    r.wait_for(lambda m: m.get("job") == "slp-last" and m["type"] == "started", "started for the last Sleep")
+    r.send({"type": "shutdown"})
+    failed(r.end_of("slp-last"), "killed", "Sleep running at shutdown")
+    code = r.wait_exit(10)
+    check(code == 0, "shutdown exits 0", code)
+
+
+def simple_checks(r, jars):
+    ex = binary("sjs-examples", jars["examples"], "e" * 64)
+    r.wait_for(lambda m: m["type"] == "hello", "hello")
+    res = finished(r.run_and_wait("hi", "sjs.examples.HelloWorld", ex), "HelloWorld")
+    check(res == "Hi!", "HelloWorld result", res)
+    r.send({"type": "shutdown"})
+    code = r.wait_exit(10)
+    check(code == 0, "shutdown exits 0", code)
+
+
+def exit_checks(r, jars):
+    ex = binary("sjs-examples", jars["examples"], "e" * 64)
+    r.wait_for(lambda m: m["type"] == "hello", "hello")
+    r.run("exit", "sjs.examples.Exit", ex, {"code": 7})
+    code = r.wait_exit(15)
+    check(code == 7, "Exit makes the JVM exit with its code", code)
+
+
+def eof_checks(r, jars):
+    r.wait_for(lambda m: m["type"] == "hello", "hello")
+    r.sock.shutdown(socket.SHUT_RDWR)
+    code = r.wait_exit(10)
+    check(code == 0, "the runner exits 0 when the daemon goes away", code)
+
+
+def spark_checks(r, jars, with_sql):
+    tj = binary("testjobs", jars["tests"], "t" * 64)
+    hello = r.wait_for(lambda m: m["type"] == "hello", "hello")
+    check(hello.get("runtime") == "spark", "spark hello runtime", hello)
+    spark = hello.get("spark")
+    check(spark == {"version": "0.0.0-stub", "master": "local[*]", "applicationId": "stub-app-sjs-" + r.name},
+          "hello spark", hello)
+
+    res = finished(r.run_and_wait("p1", "sjs.test.SparkProbe", tj), "SparkProbe")
+    check(res["hasSpark"] is True and res["sc"] == "org.apache.spark.SparkContext", "SparkProbe sees the context", res)
+    check(res["group"] == "p1", "the job runs in a Spark job group named by its id", res)
+    check(res["jsc"] == "org.apache.spark.api.java.JavaSparkContext" and res["jscWraps"] and res["sameJsc"],
+          "JavaSparkContext wraps the context", res)
+    check(res.get("wrongType") == "refused", "an unknown Spark type is refused", res)
+    check(res["jars"] == [jars["tests"]], "the job's jar is added to the SparkContext", res)
+    if with_sql:
+        conf = res.get("sessionConf")
+        check(isinstance(conf, dict) and conf.get("spark.sjs.test") == "yes" and conf.get("spark.master") == "local[*]",
+              "SparkSession built with the spark.* system properties", res)
+    else:
+        check("spark-sql" in res.get("session", ""), "no SparkSession without spark-sql", res)
+
+    r.run("p2", "sjs.test.SparkProbe", tj, {"sleep": True})
+    r.wait_for(lambda m: m.get("job") == "p2" and m["type"] == "started", "started for the sleeping probe")
+    r.send({"type": "cancel", "job": "p2"})
+    failed(r.end_of("p2"), "killed", "cancelled SparkProbe")
+    res = finished(r.run_and_wait("p3", "sjs.test.SparkProbe", tj), "SparkProbe after cancel")
+    check(res["cancelledGroups"] == ["p2"], "cancel cancels the job's Spark job group", res)
+
+    r.send({"type": "shutdown"})
+    code = r.wait_exit(10)
+    check(code == 0, "spark shutdown exits 0", code)
+    with open(r.log_path, "rb") as f:
+        check(b"STUB SparkContext stopped" in f.read(), "shutdown stops the SparkContext")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: RunnerTest.py <build dir>", file=sys.stderr)
+        return 2
+    build = os.path.abspath(sys.argv[1])
+    jars = {"runner": os.path.join(build, "sjs-runner.jar"), "api": os.path.join(build, "sjs-api.jar"),
+            "examples": os.path.join(build, "sjs-examples.jar")}
+    for k, path in jars.items():
+        if not os.path.isfile(path):
+            print("FAIL: %s not found (build the jvm runtime first)" % path, file=sys.stderr)
+            return 1
+    for tool in ("java", "javac", "jar"):
+        if shutil.which(tool) is None:
+            print("FAIL: %s is not on PATH" % tool, file=sys.stderr)
+            return 1
+
+    tmp = tempfile.mkdtemp(prefix="sjs-runner-test-")
+    runners = []
+    current = None
+    try:
+        jars["tests"] = compile_jar(tmp, "testjobs", TEST_JOBS, [jars["api"]])
+        jars["v1"] = compile_jar(tmp, "v1", {"sjs/test/Version.java": VERSION_JOB % "v1"}, [jars["api"]])
+        jars["v2"] = compile_jar(tmp, "v2", {"sjs/test/Version.java": VERSION_JOB % "v2"}, [jars["api"]])
+        jars["record"] = None
+        if javac_release() >= 16:
+            jars["record"] = compile_jar(tmp, "record", {"sjs/test/RecordJob.java": RECORD_JOB}, [jars["api"]],
+                                         release=None)
+        stubs = compile_jar(tmp, "spark-stubs", SPARK_STUBS)
+        sql_stubs = compile_jar(tmp, "spark-sql-stubs", SPARK_SQL_STUB, [stubs])
+        jars["bad"] = os.path.join(tmp, "bad.jar")
+        with open(jars["bad"], "w") as f:
+            f.write("this is not a jar\n")
+
+        daemon_env = {"JDK_JAVA_OPTIONS": "--add-opens=java.base/java.io=ALL-UNNAMED"}
+        plan = [
+            ("main", [jars["runner"]], {}, (), main_runner_checks),
+            # as sjsd starts it: java.io opened through JDK_JAVA_OPTIONS, not the command line
+            ("daemon-env", [jars["runner"]], daemon_env, (), simple_checks, False),
+            # java.io not opened at all: the runner falls back to sun.misc.Unsafe
+            ("no-opens", [jars["runner"]], {}, (), simple_checks, False),
+            ("exit", [jars["runner"]], {}, (), exit_checks),
+            ("eof", [jars["runner"]], {}, (), eof_checks),
+            ("spark-core", [jars["runner"], stubs], {"SJS_SPARK": "1"}, (),
+             lambda r, j: spark_checks(r, j, False)),
+            ("spark-sql", [jars["runner"], stubs, sql_stubs], {"SJS_SPARK": "1"}, ("-Dspark.sjs.test=yes",),
+             lambda r, j: spark_checks(r, j, True)),
+        ]
+        for name, cp, env, jvm_args, checks, *opens in plan:
+            t0 = time.monotonic()
+            current = Runner(name, cp, tmp, env, jvm_args, add_opens=opens[0] if opens else True)
+            runners.append(current)
+            checks(current, jars)
+            print("ok  %-10s (%.1f s)" % (name, time.monotonic() - t0))
+            current = None
+        print("PASS: the JVM runner speaks docs/worker-protocol.md")
+        return 0
+    except TestFailure as e:
+        print("FAIL: %s" % e, file=sys.stderr)
+        if current is not None:
+            print("---- last lines of the %s runner's log ----\n%s" % (current.name, current.log_tail()), file=sys.stderr)
+        return 1
+    finally:
+        for r in runners:
+            r.close()
+        if os.environ.get("SJS_KEEP_TEST_DIR"):
+            print("kept " + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
