@@ -151,22 +151,76 @@ int Sandbox::daemon_pid() const {
   return pid;
 }
 
+std::string wait_for_file(const std::string& path) { return "while [ ! -e '" + path + "' ]; do sleep 0.02; done"; }
+
+void touch(const std::string& path) { std::ofstream(path) << ""; }
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string read_all(const std::string& path) {
+  std::string data;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return data;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
+std::vector<std::string> split_nul(const std::string& s) {
+  std::vector<std::string> parts;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    auto end = s.find('\0', pos);
+    if (end == std::string::npos) end = s.size();
+    parts.push_back(s.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return parts;
+}
+
+std::vector<int> all_pids() {
+  std::vector<int> pids;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+std::vector<int> job_processes(const std::string& job_id) {
+  std::vector<int> found;
+  const std::string needle = "SJS_JOB_ID=" + job_id;
+  for (int pid : all_pids()) {
+    for (const auto& e : split_nul(read_all("/proc/" + std::to_string(pid) + "/environ"))) {
+      if (e == needle) {
+        found.push_back(pid);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
 bool process_exited(int pid) {
   if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
   // A zombie has exited, but only once all its threads have: the leader shows Z as soon as it
   // exits itself, while the other threads may still hold its files (sockets, locks) open.
   // Read with read(2): the entry may vanish meanwhile.
-  int fd = ::open(("/proc/" + std::to_string(pid) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return true;
-  std::string status;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    status.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
+  const std::string status = read_all("/proc/" + std::to_string(pid) + "/status");
   if (status.empty()) return true;
   auto field = [&](const char* name) {
     auto pos = status.find(std::string("\n") + name);
@@ -214,6 +268,24 @@ bool Sandbox::wait_for_state(const std::string& job_id, const std::string& state
         return !j.is_discarded() && j.value("state", "") == state;
       },
       timeout_s);
+}
+
+std::string Sandbox::submit(std::vector<std::string> args, bool no_autostart) const {
+  args.insert(args.begin(), {"job", "submit"});
+  if (no_autostart) args.insert(args.begin(), "--no-autostart");
+  auto r = sjs(args);
+  INFO("sjs job submit: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::string id = trim(r.out);
+  REQUIRE(!id.empty());
+  return id;
+}
+
+nlohmann::json Sandbox::job_json(const std::string& id) const {
+  auto r = sjs_json({"job", "status", id});
+  INFO("job status " << id << ": " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r.json();
 }
 
 }  // namespace sjs::test

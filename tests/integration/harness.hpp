@@ -60,6 +60,11 @@ class Sandbox {
   // Polls `sjs job status ID` until the job is in `state` (or the limit passes).
   bool wait_for_state(const std::string& job_id, const std::string& state, double timeout_s = 30) const;
 
+  // `sjs [--no-autostart] job submit ARGS...` (async); REQUIREs exit 0 and returns the job id it prints.
+  std::string submit(std::vector<std::string> args, bool no_autostart = false) const;
+  // `sjs --json job status ID`: the job's JSON (REQUIREs exit 0).
+  nlohmann::json job_json(const std::string& id) const;
+
   // Marks the sandbox to be kept (called on failure by tests that want it).
   void keep() { m_keep = true; }
 
@@ -68,6 +73,27 @@ class Sandbox {
   std::string m_home;
   bool m_keep = false;
 };
+
+// Short grace periods: kills escalate fast, and a sandbox with a job still running tears down fast.
+inline constexpr const char* k_fast_grace_conf = "shutdown.grace-seconds = 1\nkill.grace-seconds = 1\n";
+
+// A shell loop that blocks until `path` exists: a job that runs exactly as long as the test wants.
+std::string wait_for_file(const std::string& path);
+// Creates `path` (empty), e.g. to open the gate of wait_for_file().
+void touch(const std::string& path);
+// `s` without its trailing newlines and spaces.
+std::string trim(std::string s);
+// Seconds elapsed since `t0`.
+double seconds_since(std::chrono::steady_clock::time_point t0);
+
+// The file's bytes, or what could be read of them ("" if it vanished: /proc entries do).
+std::string read_all(const std::string& path);
+// `s` cut at each NUL (the form of /proc/PID/cmdline and /proc/PID/environ).
+std::vector<std::string> split_nul(const std::string& s);
+// The pids of all processes (the numeric entries of /proc).
+std::vector<int> all_pids();
+// Processes (not zombies: their environ reads empty) that carry SJS_JOB_ID=<id>.
+std::vector<int> job_processes(const std::string& job_id);
 
 // True once `pid` has exited: no such process, or a zombie no one has reaped yet
 // (a detached sjsd is reparented to PID 1, which may reap it late or never).

@@ -121,6 +121,17 @@ std::optional<json> read_frame(int fd, std::string& buf, double timeout_s = 10) 
   return j;
 }
 
+// Sends `payload` as one frame on a new connection and returns the answer frame (REQUIREd).
+json answer_to(const std::string& socket, const std::string& payload) {
+  int fd = connect_raw(socket);
+  send_bytes(fd, sjs::encode_frame(payload));
+  std::string buf;
+  auto frame = read_frame(fd, buf);
+  ::close(fd);
+  REQUIRE(frame);
+  return *frame;
+}
+
 // True if the daemon closes the connection (within the limit) with nothing more to say.
 bool closed_by_peer(int fd, std::string& buf, double timeout_s = 10) {
   bool closed = false;
@@ -278,35 +289,12 @@ TEST_CASE("a frame header announcing 1 GiB is refused as too_large without the d
 TEST_CASE("a frame that is not JSON gets a protocol error, a JSON request with an unknown op gets a usage error",
           "[bad-input]") {
   Stocked s;
-  {
-    int fd = connect_raw(s.sb.socket());
-    send_bytes(fd, sjs::encode_frame("this is {not json"));
-    std::string buf;
-    auto frame = read_frame(fd, buf);
-    REQUIRE(frame);
-    check_error_frame(*frame, {"protocol"});
-    ::close(fd);
-  }
-  {
-    int fd = connect_raw(s.sb.socket());
-    send_bytes(fd, sjs::encode_frame(R"(["an", "array", "not", "an", "object"])"));
-    std::string buf;
-    auto frame = read_frame(fd, buf);
-    REQUIRE(frame);
-    check_error_frame(*frame, {"protocol"});
-    ::close(fd);
-  }
-  {
-    int fd = connect_raw(s.sb.socket());
-    send_bytes(fd, sjs::encode_frame(R"({"id": 42, "op": "no.such.op", "args": {}})"));
-    std::string buf;
-    auto frame = read_frame(fd, buf);
-    REQUIRE(frame);
-    check_error_frame(*frame, {"usage"});
-    CHECK((*frame)["id"] == 42);
-    CHECK((*frame)["error"]["message"].get<std::string>().find("no.such.op") != std::string::npos);
-    ::close(fd);
-  }
+  check_error_frame(answer_to(s.sb.socket(), "this is {not json"), {"protocol"});
+  check_error_frame(answer_to(s.sb.socket(), R"(["an", "array", "not", "an", "object"])"), {"protocol"});
+  const json frame = answer_to(s.sb.socket(), R"({"id": 42, "op": "no.such.op", "args": {}})");
+  check_error_frame(frame, {"usage"});
+  CHECK(frame["id"] == 42);
+  CHECK(frame["error"]["message"].get<std::string>().find("no.such.op") != std::string::npos);
   s.check_intact();
 }
 

@@ -1,46 +1,16 @@
 // Binaries, contexts and the README example, driven through the real sjs
 // against a real sjsd in a sandbox.
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
 
+using namespace sjs::test;
 using nlohmann::json;
-using sjs::test::eventually;
-using sjs::test::run_process;
-using sjs::test::Sandbox;
 
 namespace {
-
-// Short grace periods so a sandbox with a job still running tears down fast.
-constexpr const char* k_conf = "shutdown.grace-seconds = 1\nkill.grace-seconds = 1\n";
-
-// A shell loop that blocks until `path` exists: a job that runs exactly as long as the test wants.
-std::string wait_for_file(const std::string& path) { return "while [ ! -e '" + path + "' ]; do sleep 0.02; done"; }
-
-void touch(const std::string& path) { std::ofstream(path) << ""; }
-
-// `sjs job submit ARGS...` (async); returns the job id it prints.
-std::string submit(const Sandbox& sb, std::vector<std::string> args) {
-  args.insert(args.begin(), {"job", "submit"});
-  auto r = sb.sjs(args);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  std::string id = r.out;
-  while (!id.empty() && id.back() == '\n') id.pop_back();
-  REQUIRE(!id.empty());
-  return id;
-}
-
-json job_status(const Sandbox& sb, const std::string& id) {
-  auto r = sb.sjs_json({"job", "status", id});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return r.json();
-}
 
 std::string sha256_of(const std::string& path) {
   auto r = run_process({"/usr/bin/sha256sum", path});
@@ -53,7 +23,7 @@ std::string sha256_of(const std::string& path) {
 // ---- binaries -------------------------------------------------------------------
 
 TEST_CASE("binary upload detects an exec script and reports name, version 1, size and sha256", "[basics][binary]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   std::string path = sb.write_file("hello.sh", "#!/bin/sh\necho hello\n", 0755);
   auto r = sb.sjs_json({"binary", "upload", "hello", path});
   INFO(r.err);
@@ -75,7 +45,7 @@ TEST_CASE("binary upload detects an exec script and reports name, version 1, siz
 
 TEST_CASE("binary list and show give the newest version per name and every version oldest first",
           "[basics][binary]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("tool", "echo '\"v1\"'");
   sb.upload_script("zeta", "echo z");
   std::string v2 = sb.write_file("tool-v2.sh", "#!/bin/sh\necho '\"v2\"'\n", 0755);
@@ -122,7 +92,7 @@ TEST_CASE("binary list and show give the newest version per name and every versi
 }
 
 TEST_CASE("a re-uploaded binary runs its newest version and the job records binary_version 2", "[basics][binary]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("ver", "echo '{\"from\": 1}'");
   auto r1 = sb.sjs_json({"job", "submit", "ver", "--sync"});
   REQUIRE(r1.exit_code == 0);
@@ -135,11 +105,11 @@ TEST_CASE("a re-uploaded binary runs its newest version and the job records bina
   auto j = r2.json();
   CHECK(j["job"]["binary_version"] == 2);
   CHECK(j["result"]["from"] == 2);
-  CHECK(job_status(sb, j["job"]["id"])["binary_version"] == 2);
+  CHECK(sb.job_json(j["job"]["id"])["binary_version"] == 2);
 }
 
 TEST_CASE("binary delete --version removes one version, without it every version goes", "[basics][binary]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("multi", "echo 1");
   sb.upload_script("multi", "echo 2");
   sb.upload_script("multi", "echo 3");
@@ -165,16 +135,16 @@ TEST_CASE("binary delete --version removes one version, without it every version
 }
 
 TEST_CASE("binary delete is refused (exit 9, in use) while a job of it is queued or running", "[basics][binary]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   const std::string gate = sb.dir() + "/gate";
   sb.upload_script("blocker", wait_for_file(gate));
   sb.upload_script("victim", "echo done");
   REQUIRE(sb.sjs({"context", "create", "one", "--max-jobs", "1"}).exit_code == 0);
 
-  std::string running = submit(sb, {"blocker", "--context", "one"});
+  std::string running = sb.submit({"blocker", "--context", "one"});
   REQUIRE(sb.wait_for_state(running, "RUNNING", 10));
-  std::string queued = submit(sb, {"victim", "--context", "one"});
-  CHECK(job_status(sb, queued)["state"] == "QUEUED");
+  std::string queued = sb.submit({"victim", "--context", "one"});
+  CHECK(sb.job_json(queued)["state"] == "QUEUED");
 
   auto q = sb.sjs({"binary", "delete", "victim"});
   CHECK(q.exit_code == 9);
@@ -195,7 +165,7 @@ TEST_CASE("binary delete is refused (exit 9, in use) while a job of it is queued
 }
 
 TEST_CASE("binary upload --type jar of a file that is not a zip is refused with exit 8", "[basics][binary]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   std::string path = sb.write_file("fake.jar", "this is not a zip archive\n");
   auto r = sb.sjs({"binary", "upload", "fake", path, "--type", "jar"});
   CHECK(r.exit_code == 8);
@@ -206,7 +176,7 @@ TEST_CASE("binary upload --type jar of a file that is not a zip is refused with 
 }
 
 TEST_CASE("jar upload of a real jar stores it with type jar", "[basics][binary]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   std::string path = sb.dir() + "/real.jar";
   auto mk = run_process({"/usr/bin/python3", "-c",
                          "import sys, zipfile\n"
@@ -234,7 +204,7 @@ TEST_CASE("jar upload of a real jar stores it with type jar", "[basics][binary]"
 
 TEST_CASE("context create with --max-jobs and --set env.X: shown by create, list and show, jobs see the env",
           "[basics][context]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   auto c = sb.sjs_json({"context", "create", "greet", "--max-jobs", "2", "--set", "env.GREETING=hi"});
   INFO(c.err);
   REQUIRE(c.exit_code == 0);
@@ -276,7 +246,7 @@ TEST_CASE("context create with --max-jobs and --set env.X: shown by create, list
 
 TEST_CASE("context create of an existing name is exit 9, delete removes it, delete of an unknown one is exit 7",
           "[basics][context]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   REQUIRE(sb.sjs({"context", "create", "dup"}).exit_code == 0);
   auto again = sb.sjs({"context", "create", "dup"});
   CHECK(again.exit_code == 9);
@@ -295,23 +265,23 @@ TEST_CASE("context create of an existing name is exit 9, delete removes it, dele
 
 TEST_CASE("context delete with a running job is refused without --force, --force kills the job",
           "[basics][context]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   const std::string gate = sb.dir() + "/gate";
   sb.upload_script("blocker", wait_for_file(gate));
   REQUIRE(sb.sjs({"context", "create", "busy"}).exit_code == 0);
-  std::string id = submit(sb, {"blocker", "--context", "busy"});
+  std::string id = sb.submit({"blocker", "--context", "busy"});
   REQUIRE(sb.wait_for_state(id, "RUNNING", 10));
 
   auto refused = sb.sjs({"context", "delete", "busy"});
   CHECK(refused.exit_code == 9);
   CHECK(sb.sjs({"context", "show", "busy"}).exit_code == 0);
-  CHECK(job_status(sb, id)["state"] == "RUNNING");
+  CHECK(sb.job_json(id)["state"] == "RUNNING");
 
   auto forced = sb.sjs({"context", "delete", "busy", "--force"}, "", 20);
   INFO(forced.err);
   CHECK(forced.exit_code == 0);
   CHECK(sb.sjs({"job", "wait", id}).exit_code == 4);
-  auto st = job_status(sb, id);
+  auto st = sb.job_json(id);
   CHECK(st["state"] == "KILLED");
   CHECK(st["end_reason"] == "killed");
   CHECK(sb.sjs({"context", "show", "busy"}).exit_code == 7);
@@ -319,7 +289,7 @@ TEST_CASE("context delete with a running job is refused without --force, --force
 
 TEST_CASE("context restart kills its running job, gets a new id, and then runs the queued one",
           "[basics][context]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   const std::string gate = sb.dir() + "/gate";
   sb.upload_script("blocker", wait_for_file(gate));
   sb.upload_script("quick", "echo '\"after restart\"'");
@@ -327,9 +297,9 @@ TEST_CASE("context restart kills its running job, gets a new id, and then runs t
   REQUIRE(created.exit_code == 0);
   const std::string old_id = created.json()["id"];
 
-  std::string running = submit(sb, {"blocker", "--context", "rs"});
+  std::string running = sb.submit({"blocker", "--context", "rs"});
   REQUIRE(sb.wait_for_state(running, "RUNNING", 10));
-  std::string queued = submit(sb, {"quick", "--context", "rs"});
+  std::string queued = sb.submit({"quick", "--context", "rs"});
 
   auto r = sb.sjs_json({"context", "restart", "rs"}, 20);
   INFO(r.err);
@@ -347,8 +317,8 @@ TEST_CASE("context restart kills its running job, gets a new id, and then runs t
 // ---- the README example -----------------------------------------------------------
 
 TEST_CASE("README: wordcount.py counts the words of input.string", "[basics][readme]") {
-  Sandbox sb(k_conf);
-  const std::string script = std::string(sjs::test::k_source) + "/examples/exec/wordcount.py";
+  Sandbox sb(k_fast_grace_conf);
+  const std::string script = std::string(k_source) + "/examples/exec/wordcount.py";
   REQUIRE(std::filesystem::exists(script));
   auto up = sb.sjs({"binary", "upload", "wordcount", script});
   INFO(up.err);

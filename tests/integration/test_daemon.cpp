@@ -2,10 +2,8 @@
 // data dir, socket permissions, graceful shutdown, crash recovery, durability of
 // acknowledged submissions, and retention. Real sjsd, real sjs.
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <fcntl.h>
 #include <filesystem>
 #include <future>
 #include <set>
@@ -26,44 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-// The file's bytes, or what could be read of them ("" if it vanished: /proc entries do).
-std::string read_all(const std::string& path) {
-  std::string data;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return data;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    data.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return data;
-}
-
-std::vector<std::string> split_nul(const std::string& s) {
-  std::vector<std::string> parts;
-  std::size_t pos = 0;
-  while (pos < s.size()) {
-    auto end = s.find('\0', pos);
-    if (end == std::string::npos) end = s.size();
-    parts.push_back(s.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return parts;
-}
-
-std::vector<int> all_pids() {
-  std::vector<int> pids;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) pids.push_back(std::stoi(name));
-  }
-  return pids;
-}
-
 // Live sjsd processes whose command line names `home` (the CLI starts sjsd with --data-dir HOME).
 int count_daemons_for(const std::string& home) {
   int n = 0;
@@ -80,41 +40,7 @@ int count_daemons_for(const std::string& home) {
   return n;
 }
 
-// Processes (not zombies: their environ reads empty) that carry SJS_JOB_ID=<id>.
-std::vector<int> job_processes(const std::string& job_id) {
-  std::vector<int> found;
-  const std::string needle = "SJS_JOB_ID=" + job_id;
-  for (int pid : all_pids()) {
-    for (const auto& e : split_nul(read_all("/proc/" + std::to_string(pid) + "/environ"))) {
-      if (e == needle) {
-        found.push_back(pid);
-        break;
-      }
-    }
-  }
-  return found;
-}
-
 bool alive(int pid) { return pid > 0 && !process_exited(pid); }
-
-json status_json(const Sandbox& sb, const std::string& id) {
-  auto r = sb.sjs_json({"job", "status", id});
-  INFO("job status " << id << ": " << r.err);
-  REQUIRE(r.exit_code == 0);
-  return r.json();
-}
-
-// `sjs [--no-autostart] job submit ARGS...`: the job id.
-std::string submit(const Sandbox& sb, std::vector<std::string> args, bool no_autostart = false) {
-  args.insert(args.begin(), {"job", "submit"});
-  if (no_autostart) args.insert(args.begin(), "--no-autostart");
-  auto r = sb.sjs(args);
-  INFO("sjs job submit: " << r.err);
-  REQUIRE(r.exit_code == 0);
-  std::string id = r.out.substr(0, r.out.find('\n'));
-  REQUIRE(!id.empty());
-  return id;
-}
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -340,18 +266,18 @@ TEST_CASE("on SIGTERM sjsd lets a running job finish within shutdown.grace-secon
   auto up = sb.sjs({"--no-autostart", "binary", "upload", "nap", nap});
   INFO(up.err);
   REQUIRE(up.exit_code == 0);
-  const std::string id = submit(sb, {"nap"}, true);
+  const std::string id = sb.submit({"nap"}, true);
   REQUIRE(sb.wait_for_state(id, "RUNNING", 10));
 
   const auto sent = std::chrono::steady_clock::now();
   REQUIRE(::kill(daemon.pid(), SIGTERM) == 0);
   RunResult exited = daemon.wait(20);
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  const double took = seconds_since(sent);
   INFO("sjsd stderr: " << exited.err);
   CHECK(exited.exit_code == 0);
   CHECK(took < 5);  // it waited for the job, not for the whole grace period
 
-  auto j = status_json(sb, id);  // autostarts a new daemon over the same data dir
+  auto j = sb.job_json(id);  // autostarts a new daemon over the same data dir
   CHECK(j["state"] == "FINISHED");
   CHECK(j["end_reason"] == "");
   CHECK(j["exit_status"] == 0);
@@ -367,23 +293,23 @@ TEST_CASE("on SIGTERM past the grace period a running job is KILLED (shutdown) a
   sb.upload_script("sleeper", "sleep 30");
   sb.upload_script("quick", "echo quick");
   REQUIRE(sb.sjs({"context", "create", "one", "--max-jobs", "1"}).exit_code == 0);
-  const std::string running = submit(sb, {"sleeper", "-c", "one"});
+  const std::string running = sb.submit({"sleeper", "-c", "one"});
   REQUIRE(sb.wait_for_state(running, "RUNNING", 10));
-  const std::string queued1 = submit(sb, {"quick", "-c", "one"});
-  const std::string queued2 = submit(sb, {"quick", "-c", "one"});
-  CHECK(status_json(sb, queued1)["state"] == "QUEUED");
-  CHECK(status_json(sb, queued2)["state"] == "QUEUED");
+  const std::string queued1 = sb.submit({"quick", "-c", "one"});
+  const std::string queued2 = sb.submit({"quick", "-c", "one"});
+  CHECK(sb.job_json(queued1)["state"] == "QUEUED");
+  CHECK(sb.job_json(queued2)["state"] == "QUEUED");
 
   const int pid = sb.daemon_pid();
   const auto sent = std::chrono::steady_clock::now();
   const std::int64_t sent_ms = wall_ms();
   REQUIRE(::kill(pid, SIGTERM) == 0);
   REQUIRE(Sandbox::wait_gone(pid, 15));
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  const double took = seconds_since(sent);
   CHECK(took < 5);  // grace 0.5 s, then SIGTERM to the job (which dies of it)
   CHECK(eventually([&] { return job_processes(running).empty(); }, 5));
 
-  auto killed = status_json(sb, running);  // autostart
+  auto killed = sb.job_json(running);  // autostart
   CHECK(killed["state"] == "KILLED");
   CHECK(killed["end_reason"] == "shutdown");
   auto outcome = sb.sjs({"job", "result", running});
@@ -392,7 +318,7 @@ TEST_CASE("on SIGTERM past the grace period a running job is KILLED (shutdown) a
   // The queued ones were not run (nor dropped) during the shutdown: they run now.
   for (const auto& id : {queued1, queued2}) {
     REQUIRE(sb.wait_for_state(id, "FINISHED", 15));
-    auto j = status_json(sb, id);
+    auto j = sb.job_json(id);
     CHECK(j["started_ms"].get<std::int64_t>() >= sent_ms);
   }
 }
@@ -405,19 +331,19 @@ TEST_CASE("after sjsd is SIGKILLed, its running job is ERROR (daemon_restart), i
   sb.upload_script("sleeper", "sleep 30");
   sb.upload_script("quick", "echo '{\"ok\": true}'");
   REQUIRE(sb.sjs({"context", "create", "solo", "--max-jobs", "1"}).exit_code == 0);
-  const std::string running = submit(sb, {"sleeper", "-c", "solo"});
+  const std::string running = sb.submit({"sleeper", "-c", "solo"});
   REQUIRE(sb.wait_for_state(running, "RUNNING", 10));
   REQUIRE(eventually([&] { return !job_processes(running).empty(); }, 5));
   // Acknowledged after the commit that also holds the first job's RUNNING state.
-  const std::string queued1 = submit(sb, {"quick", "-c", "solo"});
-  const std::string queued2 = submit(sb, {"quick", "-c", "solo"});
+  const std::string queued1 = sb.submit({"quick", "-c", "solo"});
+  const std::string queued2 = sb.submit({"quick", "-c", "solo"});
 
   sb.kill_daemon();
   // The job's processes outlive the daemon that started them.
   const auto orphans = job_processes(running);
   REQUIRE(!orphans.empty());
 
-  auto crashed = status_json(sb, running);  // autostarts sjsd
+  auto crashed = sb.job_json(running);  // autostarts sjsd
   CHECK(crashed["state"] == "ERROR");
   CHECK(crashed["end_reason"] == "daemon_restart");
   CHECK(crashed["error"]["message"] == "daemon restarted while the job was running");
@@ -503,7 +429,7 @@ TEST_CASE("retention.max-jobs keeps only the newest finished jobs and deletes th
     CHECK(!std::filesystem::exists(log_of(id)));
   }
   for (const auto& id : newest) {
-    auto j = status_json(sb, id);
+    auto j = sb.job_json(id);
     CHECK(j["state"] == "FINISHED");
     CHECK(std::filesystem::exists(log_of(id)));
     auto log = sb.sjs({"job", "log", id});

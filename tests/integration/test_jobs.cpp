@@ -3,7 +3,6 @@
 // and many clients at once. The real sjs against a real sjsd in a sandbox.
 #include <atomic>
 #include <chrono>
-#include <dirent.h>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -15,47 +14,10 @@
 
 #include "harness.hpp"
 
+using namespace sjs::test;
 using nlohmann::json;
-using sjs::test::eventually;
-using sjs::test::RunResult;
-using sjs::test::Sandbox;
 
 namespace {
-
-// Short grace periods: kills escalate fast, and a sandbox with a job still running tears down fast.
-constexpr const char* k_conf = "shutdown.grace-seconds = 1\nkill.grace-seconds = 1\n";
-
-// A shell loop that blocks until `path` exists: a job that runs exactly as long as the test wants.
-std::string wait_for_file(const std::string& path) { return "while [ ! -e '" + path + "' ]; do sleep 0.02; done"; }
-
-void touch(const std::string& path) { std::ofstream(path) << ""; }
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// `sjs job submit ARGS...` (async); returns the job id it prints.
-std::string submit(const Sandbox& sb, std::vector<std::string> args) {
-  args.insert(args.begin(), {"job", "submit"});
-  auto r = sb.sjs(args);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  std::string id = trim(r.out);
-  REQUIRE(!id.empty());
-  return id;
-}
-
-json job_status(const Sandbox& sb, const std::string& id) {
-  auto r = sb.sjs_json({"job", "status", id});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return r.json();
-}
 
 // The newest job's id (for commands that print a result, not an id).
 std::string newest_job(const Sandbox& sb) {
@@ -72,38 +34,13 @@ std::vector<std::string> ids_of(const json& list) {
   return ids;
 }
 
-// Pids of live processes whose environment holds `entry` exactly (e.g. "SJS_JOB_ID=...").
-std::vector<int> pids_with_env(const std::string& entry) {
-  std::vector<int> pids;
-  DIR* d = ::opendir("/proc");
-  if (!d) return pids;
-  while (auto* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream f("/proc/" + name + "/environ", std::ios::binary);
-    std::string env((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::size_t pos = 0;
-    while (pos < env.size()) {
-      std::size_t end = env.find('\0', pos);
-      if (end == std::string::npos) end = env.size();
-      if (env.compare(pos, end - pos, entry) == 0) {
-        pids.push_back(std::stoi(name));
-        break;
-      }
-      pos = end + 1;
-    }
-  }
-  ::closedir(d);
-  return pids;
-}
-
 }  // namespace
 
 // ---- results and outcomes -------------------------------------------------------------
 
 TEST_CASE("submit --sync: the result comes from $SJS_RESULT, else stdout JSON, else stdout text as a string",
           "[jobs][result]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("file", "echo 'noise on stdout'; echo '{\"from\": \"file\", \"n\": [1, 2]}' > \"$SJS_RESULT\"");
   sb.upload_script("stdout", "echo '{\"from\": \"stdout\", \"ok\": true}'");
   sb.upload_script("text", "echo 'hello plain world'");
@@ -129,7 +66,7 @@ TEST_CASE("submit --sync: the result comes from $SJS_RESULT, else stdout JSON, e
 
 TEST_CASE("a job that exits 3 ends ERROR: submit --sync exits 1, names the status, and keeps the stderr tail",
           "[jobs][result]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("fail", "echo 'some stdout'; echo 'boom on stderr' >&2; exit 3");
   auto r = sb.sjs({"job", "submit", "fail", "--sync"});
   CHECK(r.exit_code == 1);
@@ -137,7 +74,7 @@ TEST_CASE("a job that exits 3 ends ERROR: submit --sync exits 1, names the statu
   CHECK(r.err.find("ERROR") != std::string::npos);
   CHECK(r.out.empty());
 
-  auto st = job_status(sb, newest_job(sb));
+  auto st = sb.job_json(newest_job(sb));
   CHECK(st["state"] == "ERROR");
   CHECK(st["exit_status"] == 3);
   CHECK(st["signal"] == 0);
@@ -153,7 +90,7 @@ TEST_CASE("a job that exits 3 ends ERROR: submit --sync exits 1, names the statu
 }
 
 TEST_CASE("async submit prints only the job id, status, result, config and log describe the job", "[jobs][async]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("talk", "echo 'line on stdout'; echo 'line on stderr' >&2; echo '{\"answer\": 42}' > \"$SJS_RESULT\"");
   auto r = sb.sjs({"job", "submit", "talk", "--conf", "input.n=7"});
   INFO(r.err);
@@ -162,7 +99,7 @@ TEST_CASE("async submit prints only the job id, status, result, config and log d
   const std::string id = trim(r.out);
 
   REQUIRE(sb.sjs({"job", "wait", id}).exit_code == 0);
-  auto st = job_status(sb, id);
+  auto st = sb.job_json(id);
   CHECK(st["id"] == id);
   CHECK(st["state"] == "FINISHED");
   CHECK(st["binary"] == "talk");
@@ -192,7 +129,7 @@ TEST_CASE("async submit prints only the job id, status, result, config and log d
 }
 
 TEST_CASE("job config hides secrets as ******** while the job itself gets the real value", "[jobs][secrets]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("echoconf", "cat \"$SJS_CONFIG\" > \"$SJS_RESULT\"");
   auto r = sb.sjs_json({"job", "submit", "echoconf", "--sync", "--conf", "db.password=hunter2", "--conf", "db.user=bob",
                         "--conf", "api_token=tok-123"});
@@ -220,10 +157,10 @@ TEST_CASE("job config hides secrets as ******** while the job itself gets the re
 
 TEST_CASE("job log --follow streams a running job's output until it ends and exits with its outcome",
           "[jobs][log]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   const std::string gate = sb.dir() + "/gate";
   sb.upload_script("slowlog", "echo first; echo first-err >&2; " + wait_for_file(gate) + "; echo second; exit 3");
-  const std::string id = submit(sb, {"slowlog"});
+  const std::string id = sb.submit({"slowlog"});
   REQUIRE(eventually([&] { return sb.sjs({"job", "log", id}).out.find("first-err") != std::string::npos; }, 10));
 
   std::atomic<bool> done{false};
@@ -250,7 +187,7 @@ TEST_CASE("job log --follow streams a running job's output until it ends and exi
 }
 
 TEST_CASE("arguments after -- reach the job as argv[1..] and SJS_JOB_ID is the job's id", "[jobs][args]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("argv", "printf '%s\\n' \"$SJS_JOB_ID\" \"$#\" \"$@\"");
   auto r = sb.sjs_json({"job", "submit", "argv", "--sync", "--", "one", "two words", "--three"});
   INFO(r.err);
@@ -264,14 +201,14 @@ TEST_CASE("arguments after -- reach the job as argv[1..] and SJS_JOB_ID is the j
 // ---- kill, timeouts, waits -------------------------------------------------------------
 
 TEST_CASE("job kill of a running job ends it KILLED and job wait then exits 4", "[jobs][kill]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("forever", wait_for_file(sb.dir() + "/never"));
-  const std::string id = submit(sb, {"forever"});
+  const std::string id = sb.submit({"forever"});
   REQUIRE(sb.wait_for_state(id, "RUNNING", 10));
   auto k = sb.sjs({"job", "kill", id}, "", 20);
   INFO(k.err);
   CHECK(k.exit_code == 0);
-  auto st = job_status(sb, id);
+  auto st = sb.job_json(id);
   CHECK(st["state"] == "KILLED");
   CHECK(st["end_reason"] == "killed");
   CHECK(sb.sjs({"job", "wait", id}).exit_code == 4);
@@ -281,15 +218,15 @@ TEST_CASE("job kill of a running job ends it KILLED and job wait then exits 4", 
 }
 
 TEST_CASE("job kill of a queued job ends it KILLED without it ever running", "[jobs][kill]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   const std::string gate = sb.dir() + "/gate", marker = sb.dir() + "/ran";
   sb.upload_script("blocker", wait_for_file(gate));
   sb.upload_script("victim", "touch '" + marker + "'");
   REQUIRE(sb.sjs({"context", "create", "single", "--max-jobs", "1"}).exit_code == 0);
-  const std::string blocker = submit(sb, {"blocker", "--context", "single"});
+  const std::string blocker = sb.submit({"blocker", "--context", "single"});
   REQUIRE(sb.wait_for_state(blocker, "RUNNING", 10));
-  const std::string victim = submit(sb, {"victim", "--context", "single"});
-  REQUIRE(job_status(sb, victim)["state"] == "QUEUED");
+  const std::string victim = sb.submit({"victim", "--context", "single"});
+  REQUIRE(sb.job_json(victim)["state"] == "QUEUED");
 
   auto k = sb.sjs({"job", "kill", victim});
   INFO(k.err);
@@ -297,7 +234,7 @@ TEST_CASE("job kill of a queued job ends it KILLED without it ever running", "[j
   touch(gate);
   CHECK(sb.sjs({"job", "wait", blocker}).exit_code == 0);
   CHECK(sb.sjs({"job", "wait", victim}).exit_code == 4);
-  auto st = job_status(sb, victim);
+  auto st = sb.job_json(victim);
   CHECK(st["state"] == "KILLED");
   CHECK(st["started_ms"] == 0);
   CHECK(st["pid"] == 0);
@@ -306,24 +243,23 @@ TEST_CASE("job kill of a queued job ends it KILLED without it ever running", "[j
 }
 
 TEST_CASE("job kill leaves no process of the job behind, even a child that ignores SIGTERM", "[jobs][kill]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("spawner", "sleep 1000 &\n(trap '' TERM; exec sleep 1000) &\necho started\nwait");
-  const std::string id = submit(sb, {"spawner"});
-  const std::string entry = "SJS_JOB_ID=" + id;
+  const std::string id = sb.submit({"spawner"});
   // The shell and both of its children carry the job's id.
-  REQUIRE(eventually([&] { return pids_with_env(entry).size() >= 3; }, 10));
+  REQUIRE(eventually([&] { return job_processes(id).size() >= 3; }, 10));
   REQUIRE(sb.wait_for_state(id, "RUNNING", 10));
 
   auto k = sb.sjs({"job", "kill", id}, "", 20);
   INFO(k.err);
   CHECK(k.exit_code == 0);
-  CHECK(job_status(sb, id)["state"] == "KILLED");
-  CHECK(eventually([&] { return pids_with_env(entry).empty(); }, 5));
+  CHECK(sb.job_json(id)["state"] == "KILLED");
+  CHECK(eventually([&] { return job_processes(id).empty(); }, 5));
 }
 
 TEST_CASE("submit --timeout kills a job that runs too long: submit --sync exits 5, state KILLED, end_reason timeout",
           "[jobs][timeout]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("sleeper", "sleep 30");
   auto t0 = std::chrono::steady_clock::now();
   auto r = sb.sjs({"job", "submit", "sleeper", "--timeout", "1", "--sync"}, "", 20);
@@ -333,7 +269,7 @@ TEST_CASE("submit --timeout kills a job that runs too long: submit --sync exits 
   CHECK(took >= 0.9);
   CHECK(took < 5);
   CHECK(r.err.find("timeout") != std::string::npos);
-  auto st = job_status(sb, newest_job(sb));
+  auto st = sb.job_json(newest_job(sb));
   CHECK(st["state"] == "KILLED");
   CHECK(st["end_reason"] == "timeout");
   CHECK(st["timeout_s"] == 1);
@@ -341,7 +277,7 @@ TEST_CASE("submit --timeout kills a job that runs too long: submit --sync exits 
 }
 
 TEST_CASE("submit --wait-timeout stops waiting with exit 6 while the job goes on to finish", "[jobs][wait]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   const std::string gate = sb.dir() + "/gate";
   sb.upload_script("gated", wait_for_file(gate) + "; echo '\"done\"'");
   auto t0 = std::chrono::steady_clock::now();
@@ -368,7 +304,7 @@ TEST_CASE("submit --wait-timeout stops waiting with exit 6 while the job goes on
 }
 
 TEST_CASE("job wait of an ended job answers at once with its outcome, wait --timeout exits 6", "[jobs][wait]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   const std::string gate = sb.dir() + "/gate";
   sb.upload_script("ok", "echo '{\"v\": 1}'");
   sb.upload_script("bad", "exit 3");
@@ -385,14 +321,14 @@ TEST_CASE("job wait of an ended job answers at once with its outcome, wait --tim
   CHECK(sb.sjs({"job", "wait", bad}).exit_code == 1);
   CHECK(seconds_since(t0) < 2);
 
-  const std::string id = submit(sb, {"gated"});
+  const std::string id = sb.submit({"gated"});
   t0 = std::chrono::steady_clock::now();
   auto wt = sb.sjs({"job", "wait", id, "--timeout", "0.3"}, "", 20);
   const double took = seconds_since(t0);
   CHECK(wt.exit_code == 6);
   CHECK(took >= 0.25);
   CHECK(took < 3);
-  CHECK(job_status(sb, id)["state"] != "KILLED");
+  CHECK(sb.job_json(id)["state"] != "KILLED");
   touch(gate);
   CHECK(sb.sjs({"job", "wait", id, "--timeout", "20"}, "", 30).exit_code == 0);
   CHECK(sb.sjs({"job", "wait", "00000000-0000-4000-8000-000000000000"}).exit_code == 7);
@@ -401,11 +337,11 @@ TEST_CASE("job wait of an ended job answers at once with its outcome, wait --tim
 // ---- idempotency, queueing, priorities -------------------------------------------------
 
 TEST_CASE("submit --key returns the first job's id for the same key and the job runs once", "[jobs][key]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   const std::string gate = sb.dir() + "/gate", count = sb.dir() + "/count";
   sb.upload_script("once", "echo run >> '" + count + "'; " + wait_for_file(gate) + "; echo '\"ran\"'");
-  const std::string first = submit(sb, {"once", "--key", "K-1"});
-  const std::string second = submit(sb, {"once", "--key", "K-1"});
+  const std::string first = sb.submit({"once", "--key", "K-1"});
+  const std::string second = sb.submit({"once", "--key", "K-1"});
   CHECK(second == first);
   touch(gate);
   auto sync = sb.sjs_json({"job", "submit", "once", "--key", "K-1", "--sync"}, 20);
@@ -432,11 +368,11 @@ TEST_CASE("submit --key returns the first job's id for the same key and the job 
 }
 
 TEST_CASE("a context with --max-jobs 2 runs at most 2 of 5 jobs at once and finishes all of them", "[jobs][queue]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("nap", "sleep 0.3");
   REQUIRE(sb.sjs({"context", "create", "pair", "--max-jobs", "2"}).exit_code == 0);
   std::vector<std::string> ids;
-  for (int i = 0; i < 5; ++i) ids.push_back(submit(sb, {"nap", "--context", "pair"}));
+  for (int i = 0; i < 5; ++i) ids.push_back(sb.submit({"nap", "--context", "pair"}));
 
   int max_running = 0, polls = 0;
   bool all_done = eventually(
@@ -462,7 +398,7 @@ TEST_CASE("a context with --max-jobs 2 runs at most 2 of 5 jobs at once and fini
   // The recorded run intervals agree: at any job's start, at most 2 jobs (itself included) are running.
   std::vector<std::pair<std::int64_t, std::int64_t>> spans;
   for (const auto& id : ids) {
-    auto st = job_status(sb, id);
+    auto st = sb.job_json(id);
     CHECK(st["state"] == "FINISHED");
     spans.emplace_back(st["started_ms"].get<std::int64_t>(), st["ended_ms"].get<std::int64_t>());
   }
@@ -487,22 +423,22 @@ TEST_CASE("a context with --max-jobs 2 runs at most 2 of 5 jobs at once and fini
 
 TEST_CASE("with the only slot busy, a priority 10 job starts before earlier priority 0 jobs, FIFO within a priority",
           "[jobs][queue]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   const std::string gate = sb.dir() + "/gate";
   sb.upload_script("blocker", wait_for_file(gate));
   sb.upload_script("quick", "echo quick");
   REQUIRE(sb.sjs({"context", "create", "solo", "--max-jobs", "1"}).exit_code == 0);
-  const std::string blocker = submit(sb, {"blocker", "--context", "solo"});
+  const std::string blocker = sb.submit({"blocker", "--context", "solo"});
   REQUIRE(sb.wait_for_state(blocker, "RUNNING", 10));
-  const std::string low_a = submit(sb, {"quick", "--context", "solo", "--priority", "0"});
-  const std::string high = submit(sb, {"quick", "--context", "solo", "--priority", "10"});
-  const std::string low_b = submit(sb, {"quick", "--context", "solo"});
-  CHECK(job_status(sb, high)["priority"] == 10);
+  const std::string low_a = sb.submit({"quick", "--context", "solo", "--priority", "0"});
+  const std::string high = sb.submit({"quick", "--context", "solo", "--priority", "10"});
+  const std::string low_b = sb.submit({"quick", "--context", "solo"});
+  CHECK(sb.job_json(high)["priority"] == 10);
   touch(gate);
   for (const auto& id : {blocker, low_a, high, low_b}) CHECK(sb.sjs({"job", "wait", id}, "", 20).exit_code == 0);
 
-  auto started = [&](const std::string& id) { return job_status(sb, id)["started_ms"].get<std::int64_t>(); };
-  auto ended = [&](const std::string& id) { return job_status(sb, id)["ended_ms"].get<std::int64_t>(); };
+  auto started = [&](const std::string& id) { return sb.job_json(id)["started_ms"].get<std::int64_t>(); };
+  auto ended = [&](const std::string& id) { return sb.job_json(id)["ended_ms"].get<std::int64_t>(); };
   // One slot: each starts after the one before it ended, so the start times give the order.
   CHECK(started(high) >= ended(blocker));
   CHECK(started(low_a) >= ended(high));
@@ -512,7 +448,7 @@ TEST_CASE("with the only slot busy, a priority 10 job starts before earlier prio
 // ---- listings ---------------------------------------------------------------------------
 
 TEST_CASE("job list: newest first, --limit, --state and --context filters, --json and a table", "[jobs][list]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("ok", "echo ok");
   sb.upload_script("bad", "exit 3");
   REQUIRE(sb.sjs({"context", "create", "lc"}).exit_code == 0);
@@ -560,7 +496,7 @@ TEST_CASE("job list: newest first, --limit, --state and --context filters, --jso
 // ---- many clients -----------------------------------------------------------------------
 
 TEST_CASE("20 concurrent sjs job submit --sync clients each get their own job's result", "[jobs][concurrency]") {
-  Sandbox sb(k_conf);
+  Sandbox sb(k_fast_grace_conf);
   sb.upload_script("echoconf", "cat \"$SJS_CONFIG\"");
   constexpr int k_clients = 20;
   std::vector<RunResult> results(k_clients);

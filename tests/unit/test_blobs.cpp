@@ -1,11 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -14,37 +12,20 @@
 
 #include "blobs.hpp"
 #include "sjs/errors.hpp"
+#include "unit_helpers.hpp"
 
 using sjs::BlobStore;
 using sjs::check_binary_type;
 using sjs::detect_binary_type;
 using sjs::Error;
 using sjs::ErrorCode;
+using sjs::test::error_from;
+using sjs::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr const char* k_sha256_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sjs-unit-blobs-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    m_path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return m_path; }
-
- private:
-  std::string m_path;
-};
 
 std::string read_bytes(const std::string& path, std::size_t max = std::string::npos) {
   std::ifstream in(path, std::ios::binary);
@@ -102,17 +83,6 @@ std::string find_shared_object() {
 }
 
 const std::string k_zip_head = std::string("PK\x03\x04\x14\x00\x00\x00\x08\x00", 10) + std::string(40, '\0');
-
-template <typename Fn>
-Error error_from(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("expected an sjs::Error");
-  throw std::logic_error("unreachable");
-}
 
 }  // namespace
 

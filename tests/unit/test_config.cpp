@@ -7,6 +7,7 @@
 #include "sjs/config.hpp"
 #include "sjs/errors.hpp"
 #include "sjs/hocon.hpp"
+#include "unit_helpers.hpp"
 
 using nlohmann::json;
 using sjs::apply_conf_pair;
@@ -17,22 +18,12 @@ using sjs::is_secret_key;
 using sjs::merge_config;
 using sjs::parse_config_text;
 using sjs::redact_secrets;
+using sjs::test::error_from;
 
 namespace {
 
 json expected(const char* text) {
   return json::parse(text);
-}
-
-template <typename Fn>
-Error error_from(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("expected an sjs::Error");
-  throw std::logic_error("unreachable");
 }
 
 json with_pair(json config, const std::string& pair) {

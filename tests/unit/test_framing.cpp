@@ -6,12 +6,14 @@
 #include "sjs/errors.hpp"
 #include "sjs/framing.hpp"
 #include "sjs/messages.hpp"
+#include "unit_helpers.hpp"
 
 using nlohmann::json;
 using sjs::encode_frame;
 using sjs::Error;
 using sjs::ErrorCode;
 using sjs::FrameDecoder;
+using sjs::test::error_from;
 
 namespace {
 
@@ -21,18 +23,6 @@ std::vector<std::string> drain(FrameDecoder& decoder) {
   std::string payload;
   while (decoder.next(payload)) out.push_back(payload);
   return out;
-}
-
-// The Error thrown by `fn`, or a test failure if it throws none.
-template <typename Fn>
-Error error_from(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("expected an sjs::Error");
-  throw std::logic_error("unreachable");
 }
 
 }  // namespace

@@ -1,11 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <lmdb.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -19,6 +17,7 @@
 #include "sjs/messages.hpp"
 #include "sjs/util.hpp"
 #include "store/store.hpp"
+#include "unit_helpers.hpp"
 
 using nlohmann::json;
 using sjs::BinaryInfo;
@@ -28,32 +27,12 @@ using sjs::JobListArgs;
 using sjs::store::RetentionPolicy;
 using sjs::store::Store;
 using sjs::store::StoreOptions;
+using sjs::test::TempDir;
 namespace job_state = sjs::job_state;
 
 namespace {
 
 constexpr std::size_t k_map_size = std::size_t{64} << 20;
-
-// A fresh directory, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sjs-unit-store-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    m_path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return m_path; }
-
- private:
-  std::string m_path;
-};
 
 // Runs posted callbacks at once, on the writer thread.
 void post_inline(std::function<void()> fn) {
