@@ -9,7 +9,7 @@ _sjs_commands() {
     "") echo "binary jar context job daemon" ;;
     binary) echo "upload list show delete" ;;
     jar) echo "upload" ;;
-    context) echo "create list show delete restart" ;;
+    context) echo "create list show delete objects restart" ;;
     job) echo "submit status result config log list kill wait" ;;
     daemon) echo "start stop status restart" ;;
   esac
@@ -33,8 +33,9 @@ _sjs_options() {
     "context list") echo "-h --help" ;;
     "context show") echo "-h --help" ;;
     "context delete") echo "-h --help --force" ;;
+    "context objects") echo "-h --help" ;;
     "context restart") echo "-h --help" ;;
-    "job submit") echo "-h --help -c --context --conf --conf-file --sync --timeout --wait-timeout --priority --key" ;;
+    "job submit") echo "-h --help --with -c --context --conf --conf-file --sync --timeout --wait-timeout --priority --key" ;;
     "job status") echo "-h --help" ;;
     "job result") echo "-h --help" ;;
     "job config") echo "-h --help" ;;
@@ -56,7 +57,7 @@ _sjs_value_options() {
     "binary upload") echo "--type" ;;
     "binary delete") echo "--version" ;;
     "context create") echo "--runtime --set --max-jobs" ;;
-    "job submit") echo "-c --context --conf --conf-file --timeout --wait-timeout --priority --key" ;;
+    "job submit") echo "--with -c --context --conf --conf-file --timeout --wait-timeout --priority --key" ;;
     "job log") echo "--from" ;;
     "job list") echo "-n --limit --state --context --before" ;;
     "job wait") echo "--timeout" ;;
@@ -70,7 +71,7 @@ _sjs_positional() {
   case "$1/$2" in
     "binary upload/0" | "binary show/0" | "binary delete/0" | "jar upload/0" | "job submit/0") echo binary ;;
     "binary upload/1" | "jar upload/1") echo file ;;
-    "context show/0" | "context delete/0" | "context restart/0") echo context ;;
+    "context show/0" | "context delete/0" | "context objects/0" | "context restart/0") echo context ;;
     "job status/0" | "job result/0" | "job config/0" | "job log/0" | "job kill/0" | "job wait/0") echo job ;;
   esac
 }
@@ -95,7 +96,8 @@ _sjs_option_value() {
   local cur=$1 option=$2
   case $option in
     --type) COMPREPLY=($(compgen -W "jar exec py so" -- "$cur")) ;;
-    --runtime) COMPREPLY=($(compgen -W "exec jvm spark python native" -- "$cur")) ;;
+    --runtime) COMPREPLY=($(compgen -W "exec jvm spark" -- "$cur")) ;;
+    --with) COMPREPLY=($(compgen -W "$(_sjs_names binary)" -- "$cur")) ;;
     --state) COMPREPLY=($(compgen -W "QUEUED RUNNING FINISHED ERROR KILLED" -- "$cur")) ;;
     -c | --context) COMPREPLY=($(compgen -W "$(_sjs_names context)" -- "$cur")) ;;
     --conf-file | --socket)

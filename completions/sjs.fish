@@ -13,7 +13,7 @@ function __sjs_commands
         case jar
             echo upload
         case context
-            echo create list show delete restart
+            echo create list show delete objects restart
         case job
             echo submit status result config log list kill wait
         case daemon
@@ -22,8 +22,8 @@ function __sjs_commands
 end
 
 # Options that take a value (they and their value are not positional arguments).
-set -g __sjs_value_options --socket --data-dir --type --version --runtime --set --max-jobs -c --context --conf \
-    --conf-file --timeout --wait-timeout --priority --key --from -n --limit --state --before --wait
+set -g __sjs_value_options --socket --data-dir --type --version --runtime --set --max-jobs --with -c --context \
+    --conf --conf-file --timeout --wait-timeout --priority --key --from -n --limit --state --before --wait
 
 # Prints the command path typed so far ("", "job", "job submit"), then the number of
 # positional arguments after it; prints "--" instead when the job's own arguments began.
@@ -128,6 +128,7 @@ complete -c sjs -n '__sjs_at "context create"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "context list"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "context show"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "context delete"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "context objects"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "context restart"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "job submit"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "job status"' -s h -l help -d 'Print help'
@@ -164,13 +165,15 @@ complete -c sjs -n '__sjs_at "context"' -a create -d 'Create a context and start
 complete -c sjs -n '__sjs_at "context"' -a list -d 'List contexts'
 complete -c sjs -n '__sjs_at "context"' -a show -d 'Show a context'
 complete -c sjs -n '__sjs_at "context"' -a delete -d 'Stop and delete a context'
+complete -c sjs -n '__sjs_at "context"' -a objects -d 'List the named objects a jvm or spark context holds'
 complete -c sjs -n '__sjs_at "context"' -a restart -d 'Restart a context'
-complete -c sjs -n '__sjs_at "context create"' -l runtime -x -a 'exec jvm spark python native' -d Runtime
+complete -c sjs -n '__sjs_at "context create"' -l runtime -x -a 'exec jvm spark' -d Runtime
 complete -c sjs -n '__sjs_at "context create"' -l set -x -d 'Setting key=value (repeatable)'
 complete -c sjs -n '__sjs_at "context create"' -l max-jobs -x -d 'Jobs that run at once'
 complete -c sjs -n '__sjs_arg "context show" 0' -a '(__sjs_names context)' -d Context
 complete -c sjs -n '__sjs_at "context delete"' -l force -d 'Kill its jobs instead of refusing'
 complete -c sjs -n '__sjs_arg "context delete" 0' -a '(__sjs_names context)' -d Context
+complete -c sjs -n '__sjs_arg "context objects" 0' -a '(__sjs_names context)' -d Context
 complete -c sjs -n '__sjs_arg "context restart" 0' -a '(__sjs_names context)' -d Context
 
 # job
@@ -182,6 +185,7 @@ complete -c sjs -n '__sjs_at "job"' -a log -d "Print a job's output"
 complete -c sjs -n '__sjs_at "job"' -a list -d 'List jobs, newest first'
 complete -c sjs -n '__sjs_at "job"' -a kill -d 'Kill a queued or running job'
 complete -c sjs -n '__sjs_at "job"' -a wait -d 'Wait for a job to end'
+complete -c sjs -n '__sjs_at "job submit"' -l with -x -a '(__sjs_names binary)' -d "Another binary on the job's class path (repeatable)"
 complete -c sjs -n '__sjs_at "job submit"' -s c -l context -x -a '(__sjs_names context)' -d 'Run in this context'
 complete -c sjs -n '__sjs_at "job submit"' -l conf -x -d 'Config key=value (repeatable)'
 complete -c sjs -n '__sjs_at "job submit"' -l conf-file -r -F -d 'Config file, JSON or HOCON'

@@ -274,7 +274,7 @@ fi
 # ---- README's first commands --------------------------------------------------------
 
 for cmd in \
-  'sh scripts/install-deps.sh && sh scripts/build.sh && export PATH="$PWD/build:$PATH" && sjs daemon start && sjs binary upload wordcount examples/exec/wordcount.py && sjs job submit wordcount --sync --conf input.string="to be or not to be"' \
+  'sh scripts/install-deps.sh && sh scripts/build.sh && export PATH="$PWD/build:$PATH" && sjs daemon start && sjs jar upload examples build/sjs-examples.jar && sjs job submit examples sjs.examples.WordCount --sync --conf input.string="to be or not to be"' \
   'sh scripts/install-deps.sh && sh scripts/build.sh && ctest --test-dir build --output-on-failure -j2'; do
   head -n 20 "$readme" | grep -qxF -- "$cmd" || fail "README.md does not start with the command: $cmd"
 done
