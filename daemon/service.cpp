@@ -28,6 +28,7 @@ struct Service::Context {
   bool ready = false;                             // runtime started
   std::vector<std::function<void()>> on_idle;     // run once no job runs in it
   std::vector<std::int64_t> deaths;               // when its worker died lately (restart policy)
+  std::string log_path;                           // "" = contexts/<name>.log; ad-hoc: its job's log
 };
 
 struct Service::LiveJob {
@@ -77,7 +78,9 @@ RuntimeOptions Service::runtime_options(const std::string& context) const {
 void Service::start_runtime(Context& ctx, std::function<void(const std::string& error)> done) {
   ctx.ready = false;
   try {
-    ctx.runtime = make_runtime(ctx.info.runtime, m_io, *this, runtime_options(ctx.info.name), ctx.info.settings);
+    RuntimeOptions options = runtime_options(ctx.info.name);
+    if (!ctx.log_path.empty()) options.log_path = ctx.log_path;
+    ctx.runtime = make_runtime(ctx.info.runtime, m_io, *this, options, ctx.info.settings);
   } catch (const Error& e) {
     ctx.info.state = context_state::k_error;
     ctx.info.error = e.what();
@@ -212,7 +215,8 @@ void Service::upload_binary(const BinaryUploadArgs& args, bool move_source, Repl
     throw Error(ErrorCode::usage, "binary.upload needs an absolute path, not \"" + args.path + "\"");
   }
   if (m_shutting_down) throw Error(ErrorCode::unavailable, "sjsd is shutting down");
-  std::string original = args.path.substr(args.path.find_last_of('/') + 1);
+  std::string original =
+      args.original_name.empty() ? args.path.substr(args.path.find_last_of('/') + 1) : args.original_name;
   asio::post(m_pool, [this, args, original, move_source, reply]() {
     try {
       Ingested in = m_blobs.ingest(args.path, original, args.type, move_source);
@@ -421,6 +425,7 @@ void Service::delete_context(const ContextDeleteArgs& args, Reply<ContextInfo> r
       ContextInfo info = ctx.info;
       info.settings = redact_secrets(info.settings);
       m_contexts.erase(info.name);
+      ::unlink(runtime_options(info.name).log_path.c_str());
       m_store.delete_context(info.name, [reply, info](const std::string& error) {
         if (!error.empty()) return reply.fail(Error(ErrorCode::internal, error));
         spdlog::info("context {} deleted", info.name);
@@ -438,6 +443,7 @@ void Service::restart_context(const std::string& name, Reply<ContextInfo> reply)
   }
   ctx.info.state = context_state::k_restarting;
   ctx.ready = false;
+  ctx.deaths.clear();  // an explicit restart starts a fresh restart budget
   for (const auto& id : ctx.running) ctx.runtime->cancel(id, end_reason::k_user);
   after_idle(ctx, [this, name, reply] {
     auto it = m_contexts.find(name);
@@ -522,7 +528,7 @@ void Service::runtime_died(Runtime& runtime, const std::string& why) {
 void Service::context_objects(const std::string& name, Reply<nlohmann::json> reply) {
   Context& ctx = named_context(name);
   if (!ctx.runtime || !ctx.ready) {
-    throw Error(ErrorCode::unavailable, "context \"" + name + "\" is " + ctx.info.state + ": no objects to list");
+    throw Error(ErrorCode::in_use, "context \"" + name + "\" is " + ctx.info.state + ": try again once it is RUNNING");
   }
   ctx.runtime->list_objects([reply](std::vector<std::string> names, const std::string& error) {
     if (!error.empty()) return reply.fail(Error(ErrorCode::bad_request, error));
@@ -714,6 +720,7 @@ void Service::pump_adhoc() {
     c.info.created_ms = now_ms();
     c.info.state = context_state::k_starting;
     c.info.id = make_uuid();
+    c.log_path = log_path(job.info.id);  // one job: its worker's output is the job's log
     m_contexts[c.info.name] = std::move(ctx);
     start_runtime(c, [this, name = c.info.name, job_id = job.info.id](const std::string& error) {
       auto ct = m_contexts.find(name);
@@ -1080,12 +1087,19 @@ void Service::maybe_finish_shutdown() {
     }
     job->followers.clear();
   }
-  for (auto& [name, ctx] : m_contexts) {
-    if (ctx->runtime) ctx->runtime->stop([] {});
-  }
-  auto done = std::move(m_shutdown_done);
+  // Resident workers get to stop cleanly (a Spark driver stops its application) before the daemon exits.
+  auto done = std::make_shared<std::function<void()>>(std::move(m_shutdown_done));
   m_shutdown_done = nullptr;
-  done();
+  auto pending = std::make_shared<std::size_t>(1);
+  auto one_stopped = [this, pending, done] {
+    if (--*pending == 0) asio::post(m_io, [done] { (*done)(); });
+  };
+  for (auto& [name, ctx] : m_contexts) {
+    if (!ctx->runtime) continue;
+    ++*pending;
+    ctx->runtime->stop(one_stopped);
+  }
+  one_stopped();
 }
 
 }  // namespace sjs

@@ -36,7 +36,8 @@ void add_context_commands(CLI::App& app, Context& ctx) {
   cr->add_option("NAME", co->name, "Context name (starts with a letter)")->required();
   cr->add_option("--runtime", co->runtime, "exec (default), jvm or spark")
       ->check(CLI::IsMember({"exec", "jvm", "spark"}));
-  cr->add_option("--set", co->set, "Setting key=value (repeatable), e.g. --set env.FOO=bar --set max-queue=100");
+  cr->add_option("--set", co->set, "Setting key=value (repeatable), e.g. --set env.FOO=bar --set max-queue=100")
+      ->allow_extra_args(false);  // one value per flag: the words after it are positionals
   cr->add_option("--max-jobs", co->max_jobs, "Jobs that run at once (slots); more wait in its queue")
       ->check(CLI::PositiveNumber);
   cr->callback([&ctx, co] {

@@ -48,9 +48,11 @@ void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job
   auto* s = job->add_subcommand("submit", "Submit a job: BINARY [ENTRY] [options] [-- ARGS...]");
   s->add_option("BINARY", so->a.binary, "Binary name (its newest version runs)")->required();
   s->add_option("ENTRY", so->a.entry, "Entry point: class, module:function, symbol; for exec, argv[0] (optional)");
-  s->add_option("--with", so->a.with, "Another binary on the job's classpath (a dependency jar), repeatable");
+  s->add_option("--with", so->a.with, "Another binary on the job's classpath (a dependency jar), repeatable")
+      ->allow_extra_args(false);  // one value per flag: the words after it are positionals
   s->add_option("-c,--context", so->a.context, "Run in this context (default: an ad-hoc one for the job)");
-  s->add_option("--conf", so->conf, "Config key=value (HOCON value), repeatable: --conf input.string=\"a b\"");
+  s->add_option("--conf", so->conf, "Config key=value (HOCON value), repeatable: --conf input.string=\"a b\"")
+      ->allow_extra_args(false);  // one value per flag: the words after it are positionals
   s->add_option("--conf-file", so->conf_file, "Config file, JSON or HOCON (--conf pairs override it)");
   s->add_flag("--sync", so->a.sync, "Wait for the job; print its result; exit with its outcome");
   s->add_option("--timeout", so->a.timeout_s, "Kill the job if it runs longer than SECONDS")->check(CLI::NonNegativeNumber);

@@ -85,7 +85,7 @@ class Runtime {
   virtual void stop(std::function<void()> stopped) = 0;
   // Named objects held by the context (jvm, spark); `error` non-empty if it has none.
   virtual void list_objects(std::function<void(std::vector<std::string>, const std::string& error)> done) {
-    done({}, "a " + name() + " context holds no named objects");
+    done({}, "contexts of the " + name() + " runtime hold no named objects (jvm and spark contexts do)");
   }
 };
 
