@@ -58,6 +58,17 @@ void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) 
   read_string(conf, origin, "jvm", "runner-jar", runner_jar);
   read_string(conf, origin, "spark", "home", spark_home);
   read_string(conf, origin, "spark", "master", spark_master);
+  read_string(conf, origin, "http", "listen", http_listen);
+  read_string(conf, origin, "http", "tls-cert", http_tls_cert);
+  read_string(conf, origin, "http", "tls-key", http_tls_key);
+  read_string(conf, origin, "http", "users-file", http_users_file);
+  read_string(conf, origin, "http", "cors-origin", http_cors_origin);
+  read_number(conf, origin, "http", "max-body-mb", http_max_body_mb);
+  if (const auto* v = find_path(conf, "http", "allow-public-without-auth")) {
+    if (!v->is_boolean()) throw Error(ErrorCode::bad_request, origin + ": http.allow-public-without-auth must be true or false");
+    http_allow_public = v->get<bool>();
+  }
+  if (!http_listen_flag.empty()) http_listen = http_listen_flag;
   if (!log_level_flag.empty()) log_level = log_level_flag;
   if (adhoc_max_jobs <= 0) adhoc_max_jobs = std::max(2u, std::thread::hardware_concurrency());
   if (context_max_jobs <= 0) context_max_jobs = 1;

@@ -16,6 +16,7 @@ struct DaemonConfig {
   bool foreground = false;
   std::string log_level = "info";
   std::string log_level_flag;          // --log-level: beats sjsd.conf
+  std::string http_listen_flag;        // --http: beats sjsd.conf
 
   double shutdown_grace_s = 10;        // SIGTERM: running jobs get this long to end
   double kill_grace_s = 5;             // kill: SIGTERM, then SIGKILL after this long
@@ -33,6 +34,16 @@ struct DaemonConfig {
   std::string runner_jar;                // "" = sjs-runner.jar next to sjsd, else ../share/sjs/
   std::string spark_home;                // "" = $SPARK_HOME; empty = no Spark
   std::string spark_master = "local[*]";
+
+  // HTTP front end (off unless http.listen or --http is given).
+  std::string http_listen;               // "ADDR:PORT", ":PORT" or "PORT"; "" = off
+  bool http_allow_public = false;        // listen on a non-loopback address without auth (warns)
+  std::string http_tls_cert;
+  std::string http_tls_key;
+  std::uint64_t http_max_body_mb = 512;
+  std::string http_users_file;           // "" = <data dir>/users.json if it exists
+  std::string http_cors_origin;          // "" = CORS off; "*" or an origin
+  std::uint64_t http_max_queue = 0;      // queued jobs per context before 503 NO SLOTS (0 = no bound)
   std::uint64_t max_result_bytes = 32u << 20;
 
   // Applies a parsed sjsd.conf; throws Error(bad_request) naming a bad key.

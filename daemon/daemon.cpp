@@ -25,6 +25,8 @@
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
 #include "store/store.hpp"
+#include "http/http_server.hpp"
+#include "http/routes.hpp"
 #include "unix_server.hpp"
 
 namespace sjs {
@@ -40,6 +42,10 @@ int parse_daemon_args(int argc, char** argv, DaemonConfig& config) {
   app.add_option("--config", config.config_file, "Config file (default: <data dir>/sjsd.conf if present)");
   app.add_option("--log-level", config.log_level_flag, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--http", config.http_listen_flag,
+                 "Serve the HTTP API on ADDR:PORT (e.g. 127.0.0.1:8090, or :8090 for loopback)");
+  app.add_flag("--http-allow-public", config.http_allow_public,
+               "Allow a non-loopback --http address without authentication (not recommended)");
   app.set_version_flag("--version", std::string("sjsd ") + SJS_VERSION);
   try {
     app.parse(argc, argv);
@@ -77,6 +83,50 @@ void resolve_runtime_paths(DaemonConfig& config) {
     const char* spark_home = std::getenv("SPARK_HOME");
     if (spark_home) config.spark_home = spark_home;
   }
+}
+
+// "ADDR:PORT", ":PORT" or "PORT" -> (address, port); loopback when no address is given.
+std::pair<std::string, unsigned short> parse_listen(const std::string& listen) {
+  std::string addr = "127.0.0.1", port = listen;
+  auto colon = listen.rfind(':');
+  if (colon != std::string::npos) {
+    addr = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+    if (addr.size() > 1 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+    if (addr.empty()) addr = "127.0.0.1";
+  }
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end || p < 0 || p > 65535) {
+    throw Error(ErrorCode::bad_request, "bad HTTP listen address \"" + listen + "\": use ADDR:PORT, e.g. 127.0.0.1:8090");
+  }
+  return {addr, static_cast<unsigned short>(p)};
+}
+
+bool is_loopback(const std::string& addr) {
+  return addr == "localhost" || addr == "::1" || starts_with(addr, "127.");
+}
+
+std::unique_ptr<HttpServer> make_http_server(asio::io_context& io, Service& service, const DaemonConfig& config) {
+  HttpOptions o;
+  std::tie(o.address, o.port) = parse_listen(config.http_listen);
+  o.tls_cert = config.http_tls_cert;
+  o.tls_key = config.http_tls_key;
+  o.max_body_bytes = config.http_max_body_mb << 20;
+  o.upload_dir = config.data_dir + "/uploads";
+  make_dirs(o.upload_dir, 0700);
+  HttpAuthenticator auth;  // no authentication configured
+  if (!is_loopback(o.address) && !auth) {
+    if (!config.http_allow_public) {
+      throw Error(ErrorCode::bad_request, "refusing to serve HTTP on " + o.address +
+                                              " without authentication: configure users (sjs user add) or pass "
+                                              "--http-allow-public");
+    }
+    spdlog::warn("serving HTTP on {} WITHOUT authentication: anyone who can reach it can run jobs", o.address);
+  }
+  return std::make_unique<HttpServer>(io, o, auth, [&service](const HttpRequest& req, std::shared_ptr<HttpResponder> r) {
+    route_http(service, req, r);
+  });
 }
 
 // Holds an exclusive lock on <data dir>/sjsd.pid for the daemon's life.
@@ -202,12 +252,15 @@ int run_daemon(DaemonConfig config) {
     BlobStore blobs(config.data_dir + "/blobs");
     Service service(io, store, blobs, config);
     UnixServer server(io, service, config.socket, k_default_max_frame);
+    std::unique_ptr<HttpServer> http;
+    if (!config.http_listen.empty()) http = make_http_server(io, service, config);
 
     bool stopping = false;
     auto stop = [&] {
       if (stopping) return;
       stopping = true;
       server.stop();
+      if (http) http->stop();
       service.shutdown([&] {
         store.flush();
         server.close_sessions();
@@ -224,6 +277,11 @@ int run_daemon(DaemonConfig config) {
 
     service.start();
     server.start();
+    if (http) {
+      http->start();
+      spdlog::info("HTTP API on {}://{}:{}", config.http_tls_cert.empty() ? "http" : "https", config.http_listen,
+                   http->port());
+    }
     spdlog::info("sjsd {} (pid {}) serving {} on {}", SJS_VERSION, ::getpid(), config.data_dir, config.socket);
     report(ready_fd, "ok");
     ready_fd = -1;

@@ -148,6 +148,7 @@ struct BinaryUploadArgs {
   std::string name;
   std::string path;          // absolute path the daemon reads (same uid, checked)
   std::string type;          // "" = detect from content
+  std::string original_name; // file name for type detection ("" = the path's)
 };
 struct NameArgs {
   std::string name;
@@ -253,7 +254,7 @@ SJS_DEFINE_JSON(JobInfo, id, seq, binary, binary_version, binary_type, entry, ar
                 end_reason, has_result, pid)
 SJS_DEFINE_JSON(HelloArgs, protocol, client, capabilities)
 SJS_DEFINE_JSON(HelloResult, protocol, server, capabilities, pid, data_dir)
-SJS_DEFINE_JSON(BinaryUploadArgs, name, path, type)
+SJS_DEFINE_JSON(BinaryUploadArgs, name, path, type, original_name)
 SJS_DEFINE_JSON(NameArgs, name)
 SJS_DEFINE_JSON(BinaryDeleteArgs, name, version)
 SJS_DEFINE_JSON(BinaryListResult, binaries)

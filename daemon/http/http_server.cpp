@@ -1,0 +1,426 @@
+#include "http/http_server.hpp"
+
+#include <deque>
+#include <filesystem>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include "sjs/errors.hpp"
+#include "sjs/util.hpp"
+
+namespace sjs {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string percent_decode(const std::string& s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else if (c == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Bodies of these routes are streamed to a file: binaries and data files can be large.
+bool streams_body(const std::string& method, const std::string& path) {
+  if (method != "POST" && method != "PUT") return false;
+  return starts_with(path, "/binaries/") || starts_with(path, "/jars/") || starts_with(path, "/data/") ||
+         starts_with(path, "/sjs/v1/upload/");
+}
+
+void parse_target(HttpRequest& r) {
+  const auto q = r.target.find('?');
+  const std::string raw_path = r.target.substr(0, q);
+  r.path = percent_decode(raw_path, false);
+  std::size_t start = 0;
+  while (start <= raw_path.size()) {
+    auto slash = raw_path.find('/', start);
+    std::string seg = raw_path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (!seg.empty()) r.segments.push_back(percent_decode(seg, false));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (q == std::string::npos) return;
+  const std::string query = r.target.substr(q + 1);
+  start = 0;
+  while (start < query.size()) {
+    auto amp = query.find('&', start);
+    std::string pair = query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      r.query.emplace(percent_decode(pair.substr(0, eq), true),
+                      eq == std::string::npos ? "" : percent_decode(pair.substr(eq + 1), true));
+    }
+    if (amp == std::string::npos) break;
+    start = amp + 1;
+  }
+}
+
+std::string error_body(const std::string& message) {
+  return nlohmann::json{{"status", "ERROR"}, {"result", message}}.dump();
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  asio::io_context& io;
+  HttpOptions options;
+  HttpAuthenticator auth;
+  HttpRouter router;
+  tcp::acceptor acceptor;
+  std::unique_ptr<asio::ssl::context> tls;
+  bool stopped = false;
+
+  Impl(asio::io_context& i, HttpOptions o, HttpAuthenticator a, HttpRouter r)
+      : io(i), options(std::move(o)), auth(std::move(a)), router(std::move(r)), acceptor(i) {}
+  void accept();
+};
+
+// One connection. Stream is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
+template <typename Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, public HttpResponder {
+ public:
+  HttpSession(Stream stream, HttpServer::Impl& server, std::string remote)
+      : m_stream(std::move(stream)), m_server(server), m_remote(std::move(remote)) {}
+
+  void start() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      read_header();
+    } else {
+      auto self = this->shared_from_this();
+      beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(30));
+      m_stream.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+        if (ec) return;  // not TLS, or a bad client: nothing to answer
+        self->read_header();
+      });
+    }
+  }
+
+  // ---- HttpResponder ----
+  void send(HttpResponse response) override {
+    if (m_closed || m_answered) return;
+    m_answered = true;
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), 11);
+    res->set(http::field::server, "sjsd");
+    res->set(http::field::content_type, response.content_type);
+    for (const auto& [k, v] : response.headers) res->set(k, v);
+    res->keep_alive(m_keep_alive);
+    res->body() = std::move(response.body);
+    res->prepare_payload();
+    auto self = this->shared_from_this();
+    beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(60));
+    http::async_write(m_stream, *res, [self, res](beast::error_code ec, std::size_t) {
+      self->cleanup_upload();
+      if (ec) return self->close();
+      if (!res->keep_alive()) return self->close();
+      self->read_header();
+    });
+  }
+
+  void begin_stream(int status, const std::string& content_type) override {
+    if (m_closed || m_answered) return;
+    m_answered = true;
+    m_streaming = true;
+    auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(status), 11);
+    res->set(http::field::server, "sjsd");
+    res->set(http::field::content_type, content_type);
+    res->chunked(true);
+    m_stream_header = res;
+    m_serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    auto self = this->shared_from_this();
+    beast::get_lowest_layer(m_stream).expires_never();
+    m_pending_writes++;
+    http::async_write_header(m_stream, *m_serializer, [self](beast::error_code ec, std::size_t) {
+      self->m_pending_writes--;
+      if (ec) return self->close();
+      self->flush_chunks();
+    });
+  }
+
+  void write_chunk(const std::string& data) override {
+    if (m_closed || !m_streaming || data.empty()) return;
+    m_chunks.push_back(data);
+    flush_chunks();
+  }
+
+  void end_stream() override {
+    if (m_closed || !m_streaming) return;
+    m_stream_ending = true;
+    flush_chunks();
+  }
+
+  bool open() const override { return !m_closed; }
+
+ private:
+  void flush_chunks() {
+    if (m_pending_writes > 0 || m_closed) return;
+    auto self = this->shared_from_this();
+    if (!m_chunks.empty()) {
+      auto data = std::make_shared<std::string>(std::move(m_chunks.front()));
+      m_chunks.pop_front();
+      m_pending_writes++;
+      asio::async_write(m_stream, http::make_chunk(asio::buffer(*data)), [self, data](beast::error_code ec, std::size_t) {
+        self->m_pending_writes--;
+        if (ec) return self->close();
+        self->flush_chunks();
+      });
+      return;
+    }
+    if (m_stream_ending) {
+      m_stream_ending = false;
+      m_pending_writes++;
+      asio::async_write(m_stream, http::make_chunk_last(), [self](beast::error_code ec, std::size_t) {
+        self->m_pending_writes--;
+        self->m_streaming = false;
+        if (ec || !self->m_keep_alive) return self->close();
+        self->read_header();
+      });
+    }
+  }
+
+  void read_header() {
+    if (m_closed) return;
+    m_answered = false;
+    m_header_parser.emplace();
+    m_header_parser->header_limit(m_server.options.max_header_bytes);
+    m_header_parser->body_limit(m_server.options.max_body_bytes);
+    beast::get_lowest_layer(m_stream).expires_after(
+        std::chrono::milliseconds(static_cast<std::int64_t>(m_server.options.idle_timeout_s * 1000)));
+    auto self = this->shared_from_this();
+    http::async_read_header(m_stream, m_buffer, *m_header_parser, [self](beast::error_code ec, std::size_t) {
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof) return self->close();
+      if (ec) return self->reject(ec == http::error::header_limit ? 431 : 400, "bad request: " + ec.message());
+      self->on_header();
+    });
+  }
+
+  void reject(int status, const std::string& message) {
+    m_keep_alive = false;
+    HttpResponse r;
+    r.status = status;
+    r.body = error_body(message);
+    m_answered = false;
+    send(std::move(r));
+  }
+
+  void on_header() {
+    auto& h = m_header_parser->get();
+    m_request = HttpRequest{};
+    m_request.method = std::string(h.method_string());
+    m_request.target = std::string(h.target());
+    m_request.remote = m_remote;
+    for (const auto& f : h) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      m_request.headers[name] = std::string(f.value());
+    }
+    m_keep_alive = h.keep_alive();
+    parse_target(m_request);
+    // ?_method=DELETE|PUT on a POST stands for that method (spark-jobserver clients use it).
+    auto override_method = m_request.query_value("_method");
+    if (m_request.method == "POST" && !override_method.empty()) {
+      for (auto& c : override_method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      m_request.method = override_method;
+    }
+    if (m_request.path.find('\0') != std::string::npos) return reject(400, "the path may not contain a NUL byte");
+    if (h[http::field::expect] == "100-continue") {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      auto self = this->shared_from_this();
+      http::async_write(m_stream, *cont, [self, cont](beast::error_code ec, std::size_t) {
+        if (ec) return self->close();
+        self->read_body();
+      });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    auto self = this->shared_from_this();
+    beast::get_lowest_layer(m_stream).expires_after(std::chrono::minutes(30));  // large uploads take time
+    if (streams_body(std::string(m_header_parser->get().method_string()), m_request.path) &&
+        !m_server.options.upload_dir.empty()) {
+      m_file_parser.emplace(std::move(*m_header_parser));
+      m_upload = m_server.options.upload_dir + "/http-" + make_uuid();
+      beast::error_code ec;
+      m_file_parser->get().body().open(m_upload.c_str(), beast::file_mode::write, ec);
+      if (ec) return reject(500, "cannot store the upload: " + ec.message());
+      http::async_read(m_stream, m_buffer, *m_file_parser, [self](beast::error_code ec2, std::size_t) {
+        self->m_file_parser->get().body().close();
+        if (ec2) return self->on_body_error(ec2);
+        self->m_request.body_file = self->m_upload;
+        self->dispatch();
+      });
+    } else {
+      m_string_parser.emplace(std::move(*m_header_parser));
+      m_string_parser->body_limit(std::min<std::uint64_t>(m_server.options.max_body_bytes, 64u << 20));
+      http::async_read(m_stream, m_buffer, *m_string_parser, [self](beast::error_code ec, std::size_t) {
+        if (ec) return self->on_body_error(ec);
+        self->m_request.body = std::move(self->m_string_parser->get().body());
+        self->dispatch();
+      });
+    }
+  }
+
+  void on_body_error(beast::error_code ec) {
+    cleanup_upload();
+    if (ec == http::error::body_limit) {
+      return reject(413, "request body is over the limit of " + std::to_string(m_server.options.max_body_bytes) +
+                             " bytes (http.max-body-mb in sjsd.conf)");
+    }
+    if (ec == http::error::partial_message || ec == http::error::end_of_stream || ec == asio::error::eof) {
+      return close();  // the client went away mid-body: nobody to answer
+    }
+    reject(400, "bad request body: " + ec.message());
+  }
+
+  void dispatch() {
+    beast::get_lowest_layer(m_stream).expires_never();  // a sync job may take as long as its own timeout
+    auto self = this->shared_from_this();
+    if (m_server.auth && !m_server.auth(m_request, *this)) return;
+    try {
+      m_server.router(m_request, self);
+    } catch (const std::exception& e) {
+      spdlog::error("http {} {}: {}", m_request.method, m_request.path, e.what());
+      if (!m_answered) {
+        HttpResponse r;
+        r.status = 500;
+        r.body = nlohmann::json{{"status", "ERROR"},
+                                {"result", {{"message", e.what()}, {"errorClass", "sjs.Internal"}, {"stack", nlohmann::json::array()}}}}
+                     .dump();
+        send(std::move(r));
+      }
+    }
+  }
+
+  void cleanup_upload() {
+    if (!m_upload.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(m_upload, ec);  // ingest moved it already if it was kept
+      m_upload.clear();
+    }
+  }
+
+  void close() {
+    if (m_closed) return;
+    m_closed = true;
+    cleanup_upload();
+    beast::error_code ec;
+    beast::get_lowest_layer(m_stream).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(m_stream).close();
+  }
+
+  Stream m_stream;
+  HttpServer::Impl& m_server;
+  std::string m_remote;
+  beast::flat_buffer m_buffer;
+  std::optional<http::request_parser<http::empty_body>> m_header_parser;
+  std::optional<http::request_parser<http::string_body>> m_string_parser;
+  std::optional<http::request_parser<http::file_body>> m_file_parser;
+  HttpRequest m_request;
+  std::string m_upload;
+  bool m_keep_alive = true;
+  bool m_closed = false;
+  bool m_answered = false;
+  bool m_streaming = false;
+  bool m_stream_ending = false;
+  int m_pending_writes = 0;
+  std::deque<std::string> m_chunks;
+  std::shared_ptr<http::response<http::empty_body>> m_stream_header;
+  std::shared_ptr<http::response_serializer<http::empty_body>> m_serializer;
+};
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (stopped) return;
+    if (!ec) {
+      std::string remote;
+      beast::error_code rec;
+      auto ep = socket.remote_endpoint(rec);
+      if (!rec) remote = ep.address().to_string();
+      socket.set_option(tcp::no_delay(true), rec);
+      if (tls) {
+        using S = beast::ssl_stream<beast::tcp_stream>;
+        std::make_shared<HttpSession<S>>(S(beast::tcp_stream(std::move(socket)), *tls), *this, remote)->start();
+      } else {
+        std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this, remote)->start();
+      }
+    } else if (ec == asio::error::operation_aborted) {
+      return;
+    }
+    accept();
+  });
+}
+
+HttpServer::HttpServer(asio::io_context& io, HttpOptions options, HttpAuthenticator auth, HttpRouter router)
+    : m_impl(std::make_unique<Impl>(io, std::move(options), std::move(auth), std::move(router))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  auto& o = m_impl->options;
+  if (!o.tls_cert.empty() || !o.tls_key.empty()) {
+    if (o.tls_cert.empty() || o.tls_key.empty()) {
+      throw Error(ErrorCode::bad_request, "TLS needs both http.tls-cert and http.tls-key");
+    }
+    m_impl->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    m_impl->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                             asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                             asio::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    m_impl->tls->use_certificate_chain_file(o.tls_cert, ec);
+    if (ec) throw Error(ErrorCode::bad_request, "cannot load TLS certificate " + o.tls_cert + ": " + ec.message());
+    m_impl->tls->use_private_key_file(o.tls_key, asio::ssl::context::pem, ec);
+    if (ec) throw Error(ErrorCode::bad_request, "cannot load TLS key " + o.tls_key + ": " + ec.message());
+  }
+  beast::error_code ec;
+  auto address = asio::ip::make_address(o.address, ec);
+  if (ec) throw Error(ErrorCode::bad_request, "bad HTTP address \"" + o.address + "\": " + ec.message());
+  tcp::endpoint ep(address, o.port);
+  m_impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) m_impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) m_impl->acceptor.bind(ep, ec);
+  if (!ec) m_impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw Error(ErrorCode::in_use, "cannot listen for HTTP on " + o.address + ":" + std::to_string(o.port) + ": " +
+                                       ec.message());
+  }
+  m_impl->accept();
+}
+
+void HttpServer::stop() {
+  if (!m_impl || m_impl->stopped) return;
+  m_impl->stopped = true;
+  beast::error_code ec;
+  m_impl->acceptor.close(ec);
+}
+
+unsigned short HttpServer::port() const {
+  beast::error_code ec;
+  auto ep = m_impl->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+}  // namespace sjs
