@@ -279,8 +279,16 @@ int run_daemon(DaemonConfig config) {
     server.start();
     if (http) {
       http->start();
-      spdlog::info("HTTP API on {}://{}:{}", config.http_tls_cert.empty() ? "http" : "https", config.http_listen,
-                   http->port());
+      auto [addr, port] = parse_listen(config.http_listen);
+      const std::string host = addr.find(':') != std::string::npos ? "[" + addr + "]" : addr;
+      const std::string url =
+          std::string(config.http_tls_cert.empty() ? "http" : "https") + "://" + host + ":" + std::to_string(http->port());
+      spdlog::info("HTTP API on {}", url);
+      // The URL, port included (http.listen may ask for port 0): for `sjs daemon status` and scripts.
+      write_file_atomic(config.data_dir + "/sjsd.url", url + "\n", 0600);
+      service.set_http_url(url);
+    } else {
+      ::unlink((config.data_dir + "/sjsd.url").c_str());
     }
     spdlog::info("sjsd {} (pid {}) serving {} on {}", SJS_VERSION, ::getpid(), config.data_dir, config.socket);
     report(ready_fd, "ok");

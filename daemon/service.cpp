@@ -1010,6 +1010,7 @@ DaemonStatusResult Service::status() const {
   r.pid = static_cast<int>(::getpid());
   r.data_dir = m_config.data_dir;
   r.socket = m_config.socket;
+  r.http_url = m_http_url;
   r.started_ms = m_started_ms;
   for (const auto& [name, ctx] : m_contexts) {
     if (!ctx->info.adhoc) ++r.contexts;

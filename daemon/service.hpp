@@ -73,6 +73,7 @@ class Service : public JobSink {
 
   DaemonStatusResult status() const;
   const std::string& data_dir() const { return m_config.data_dir; }
+  void set_http_url(std::string url) { m_http_url = std::move(url); }
 
   // JobSink (from runtimes)
   void job_started(const std::string& job_id, int pid) override;
@@ -125,6 +126,7 @@ class Service : public JobSink {
   bool m_shutting_down = false;
   std::function<void()> m_shutdown_done;
   std::function<void()> m_stop_handler;
+  std::string m_http_url;
   boost::asio::steady_timer m_retention_timer;
   boost::asio::steady_timer m_shutdown_timer;
 };

@@ -102,6 +102,7 @@ void add_daemon_commands(CLI::App& app, Context& ctx) {
                  {"since:", human_time(st.started_ms)},
                  {"data dir:", st.data_dir},
                  {"socket:", st.socket},
+                 {"http:", st.http_url.empty() ? "off" : st.http_url},
                  {"contexts:", std::to_string(st.contexts)},
                  {"jobs:", std::to_string(st.running) + " running, " + std::to_string(st.queued) + " queued, " +
                                std::to_string(st.jobs_total) + " recorded"}});

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,16 @@ struct HttpRequest {
   std::string body;                           // small bodies
   std::string body_file;                      // large bodies (uploads) were streamed here; "" if none
   std::string user;                           // authenticated user, "" if auth is off
+  bool auth_enabled = false;                  // false: every permission is granted
+  std::set<std::string> permissions;          // the user's, e.g. "*", "jobs", "jobs:start"
   std::string remote;                         // peer address
+
+  // spark-jobserver's permission names: "<area>:<action>" with area binaries,
+  // contexts, jobs or data; granted by "*", the area alone, or the pair.
+  bool allowed(const std::string& permission) const {
+    if (!auth_enabled || permissions.count("*") || permissions.count(permission)) return true;
+    return permissions.count(permission.substr(0, permission.find(':'))) > 0;
+  }
 
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);

@@ -236,6 +236,7 @@ struct DaemonStatusResult {
   int pid = 0;
   std::string data_dir;
   std::string socket;
+  std::string http_url;      // "" when HTTP is off
   std::int64_t started_ms = 0;
   int contexts = 0;
   int queued = 0;
@@ -272,7 +273,7 @@ SJS_DEFINE_JSON(JobResult, job, result, existing, wait_timed_out)
 SJS_DEFINE_JSON(JobConfigResult, config)
 SJS_DEFINE_JSON(JobLogChunk, data, offset, done, state)
 SJS_DEFINE_JSON(JobListResult, jobs)
-SJS_DEFINE_JSON(DaemonStatusResult, version, pid, data_dir, socket, started_ms, contexts, queued, running,
+SJS_DEFINE_JSON(DaemonStatusResult, version, pid, data_dir, socket, http_url, started_ms, contexts, queued, running,
                 jobs_total)
 #undef SJS_DEFINE_JSON
 
