@@ -8,11 +8,13 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <thread>
 #include <unistd.h>
 
 #include "cli.hpp"
 #include "sjs/errors.hpp"
+#include "sjs/http_client.hpp"
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
 
@@ -91,11 +93,90 @@ bool ensure_daemon(const Globals& g, bool quiet) {
   return true;
 }
 
-Client& Context::client() {
+namespace {
+
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// One line from fd 0, read a byte at a time so that the rest of stdin stays unread.
+std::string read_stdin_line() {
+  std::string line;
+  char c;
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    line += c;
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+// The password of --user: --password-stdin, else $SJS_PASSWORD, else asked on the terminal.
+std::string password_for(const Globals& g) {
+  if (g.password_stdin) return read_stdin_line();
+  if (const char* env = std::getenv("SJS_PASSWORD")) return env;
+  if (!::isatty(STDIN_FILENO)) {
+    throw Error(ErrorCode::usage, "--user " + g.user + " needs a password: set SJS_PASSWORD, or pass --password-stdin "
+                                  "and the password as the first line of stdin");
+  }
+  // Echo goes off before the prompt shows: what is typed once it shows is never echoed.
+  termios old{};
+  const bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
+  if (tty) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::cerr << "Password for " << g.user << " at " << g.url << ": " << std::flush;
+  std::string password = read_stdin_line();
+  if (tty) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  std::cerr << "\n";
+  return password;
+}
+
+std::unique_ptr<Transport> connect_http(const Globals& g) {
+  HttpClientOptions o;
+  o.url = g.url;
+  o.cacert = g.cacert;
+  o.insecure = g.insecure;
+  o.user_agent = std::string("sjs/") + SJS_VERSION;
+  if (!g.user.empty() && !g.token.empty()) throw Error(ErrorCode::usage, "give --user or --token, not both");
+  if (!g.token.empty()) {
+    o.token = g.token;
+  } else if (!g.user.empty()) {
+    o.user = g.user;
+    o.password = password_for(g);
+  } else {
+    o.token = env_or_empty("SJS_TOKEN");
+  }
+  auto client = std::make_unique<HttpClient>(o);
+  if (g.insecure && client->url().rfind("https://", 0) == 0) {
+    std::cerr << "sjs: warning: --insecure: the TLS certificate of " << client->url()
+              << " is not verified; anyone in between can read and change this session\n";
+  }
+  return client;
+}
+
+}  // namespace
+
+Transport& Context::client() {
   if (m_client) return *m_client;
+  if (remote()) {
+    // Over HTTP: no socket, and never an autostart (a remote sjsd is managed on its host).
+    m_client = connect_http(globals);
+    m_client->hello(std::string("sjs ") + SJS_VERSION);
+    return *m_client;
+  }
+  if (!globals.user.empty() || !globals.token.empty()) {
+    throw Error(ErrorCode::usage, "--user and --token are for --url (HTTP): over its socket, sjsd trusts your uid");
+  }
   Paths p = resolve_paths(globals.data_dir, globals.socket);
+  std::unique_ptr<Client> local;
   try {
-    m_client = std::make_unique<Client>(p.socket);
+    local = std::make_unique<Client>(p.socket);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::unavailable) throw;
     if (autostart_disabled(globals)) {
@@ -103,9 +184,10 @@ Client& Context::client() {
                                               "): start it with `sjs daemon start`");
     }
     ensure_daemon(globals, globals.quiet || globals.json);
-    m_client = std::make_unique<Client>(p.socket);
+    local = std::make_unique<Client>(p.socket);
   }
-  m_client->hello(std::string("sjs ") + SJS_VERSION);
+  local->hello(std::string("sjs ") + SJS_VERSION);
+  m_client = std::move(local);
   return *m_client;
 }
 
@@ -118,7 +200,8 @@ std::string exit_code_help() {
     std::snprintf(line, sizeof line, "  %3d  %s\n", o.exit_code, std::string(o.meaning).c_str());
     s += line;
   }
-  s += "\nEnvironment: SJS_HOME (data dir), SJS_SOCKET, SJS_NO_AUTOSTART=1.\nSee sjs(1) and docs/ for more.\n";
+  s += "\nEnvironment: SJS_HOME (data dir), SJS_SOCKET, SJS_NO_AUTOSTART=1; remote: SJS_URL, SJS_TOKEN, SJS_PASSWORD,\n"
+       "SJS_CACERT.\nSee sjs(1) and docs/ for more.\n";
   return s;
 }
 
@@ -147,10 +230,20 @@ int run(int argc, char** argv) {
   app.add_option("--data-dir", ctx.globals.data_dir, "sjsd's data dir (default: $SJS_HOME, $XDG_DATA_HOME/sjs)");
   app.add_flag("--no-autostart", ctx.globals.no_autostart, "Fail instead of starting sjsd (also SJS_NO_AUTOSTART=1)");
   app.add_flag("-q,--quiet", ctx.globals.quiet, "No informational messages on stderr");
+  // Remote use. The environment gives the defaults; an option given overrides them.
+  ctx.globals.url = env_or_empty("SJS_URL");
+  ctx.globals.cacert = env_or_empty("SJS_CACERT");
+  app.add_option("--url", ctx.globals.url, "Talk to sjsd over HTTP(S) at URL, e.g. https://host:8090 (also SJS_URL)");
+  app.add_option("--user", ctx.globals.user, "With --url: log in as USER (password: SJS_PASSWORD, stdin or a prompt)");
+  app.add_flag("--password-stdin", ctx.globals.password_stdin, "With --user: read the password from stdin's first line");
+  app.add_option("--token", ctx.globals.token, "With --url: log in with this API token (also SJS_TOKEN)");
+  app.add_option("--cacert", ctx.globals.cacert, "With https://: also trust the CAs in this PEM file (also SJS_CACERT)");
+  app.add_flag("--insecure", ctx.globals.insecure, "With https://: do not verify the server's certificate (unsafe)");
   add_binary_commands(app, ctx);
   add_context_commands(app, ctx);
   add_job_commands(app, ctx, job_args);
   add_daemon_commands(app, ctx);
+  add_user_commands(app, ctx);
 
   try {
     app.parse(static_cast<int>(cli_argv.size()), cli_argv.data());

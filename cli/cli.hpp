@@ -1,5 +1,5 @@
 // Shared plumbing of the sjs CLI: global options, the daemon connection
-// (started on demand), and output helpers. Commands live in commands/, one
+// (the Unix socket, started on demand; or HTTP with --url), and output helpers. Commands live in commands/, one
 // file per family, each registering its subcommands.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sjs/client.hpp"
+#include "sjs/transport.hpp"
 #include "sjs/messages.hpp"
 
 namespace sjs::cli {
@@ -21,15 +22,24 @@ struct Globals {
   bool json = false;
   bool no_autostart = false;
   bool quiet = false;
+  // Remote use: sjs's HTTP API at `url` (--url, else $SJS_URL) instead of the socket.
+  std::string url;
+  std::string user;             // --user: Basic credentials; password from $SJS_PASSWORD, stdin or a prompt
+  std::string token;            // --token (else $SJS_TOKEN): Bearer credentials
+  std::string cacert;           // --cacert (else $SJS_CACERT): a CA to trust for https://
+  bool insecure = false;        // --insecure: do not verify the server's certificate
+  bool password_stdin = false;  // --password-stdin: the password is the first line of stdin
 };
 
 // The command that ran sets this; main returns it.
 struct Context {
   Globals globals;
   int exit_code = 0;
-  // Connects (starting sjsd first unless told not to) and says hello.
-  Client& client();
-  std::unique_ptr<Client> m_client;
+  // Connects (starting sjsd first unless told not to; never for --url) and says hello.
+  Transport& client();
+  // True when the commands go to sjsd over HTTP (--url or $SJS_URL).
+  bool remote() const { return !globals.url.empty(); }
+  std::unique_ptr<Transport> m_client;
 };
 
 // Family registration (commands/<family>.cpp).
@@ -37,6 +47,7 @@ void add_binary_commands(CLI::App& app, Context& ctx);
 void add_context_commands(CLI::App& app, Context& ctx);
 void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job_args);
 void add_daemon_commands(CLI::App& app, Context& ctx);
+void add_user_commands(CLI::App& app, Context& ctx);     // edits the HTTP users file; no daemon
 
 // Starts sjsd for these paths if nothing answers; returns true if it started one.
 bool ensure_daemon(const Globals& g, bool quiet);

@@ -6,19 +6,20 @@
 # Subcommands under a command path ("" is the top level).
 _sjs_commands() {
   case $1 in
-    "") echo "binary jar context job daemon" ;;
+    "") echo "binary jar context job daemon user" ;;
     binary) echo "upload list show delete" ;;
     jar) echo "upload" ;;
     context) echo "create list show delete objects restart" ;;
     job) echo "submit status result config log list kill wait" ;;
     daemon) echo "start stop status restart" ;;
+    user) echo "add list remove token revoke-token" ;;
   esac
 }
 
 # Options of each command path.
 _sjs_options() {
   case $1 in
-    "") echo "-h --help --version --json --socket --data-dir --no-autostart -q --quiet" ;;
+    "") echo "-h --help --version --json --socket --data-dir --no-autostart -q --quiet --url --user --password-stdin --token --cacert --insecure" ;;
     binary) echo "-h --help" ;;
     jar) echo "-h --help" ;;
     context) echo "-h --help" ;;
@@ -47,13 +48,19 @@ _sjs_options() {
     "daemon stop") echo "-h --help --wait" ;;
     "daemon status") echo "-h --help" ;;
     "daemon restart") echo "-h --help --wait" ;;
+    user) echo "-h --help" ;;
+    "user add") echo "-h --help --permissions --password-stdin --replace --users-file" ;;
+    "user list") echo "-h --help --users-file" ;;
+    "user remove") echo "-h --help --users-file" ;;
+    "user token") echo "-h --help --users-file" ;;
+    "user revoke-token") echo "-h --help --users-file" ;;
   esac
 }
 
 # The options of a command path that take a value.
 _sjs_value_options() {
   case $1 in
-    "") echo "--socket --data-dir" ;;
+    "") echo "--socket --data-dir --url --user --token --cacert" ;;
     "binary upload") echo "--type" ;;
     "binary delete") echo "--version" ;;
     "context create") echo "--runtime --set --max-jobs" ;;
@@ -63,6 +70,11 @@ _sjs_value_options() {
     "job wait") echo "--timeout" ;;
     "daemon stop") echo "--wait" ;;
     "daemon restart") echo "--wait" ;;
+    "user add") echo "--permissions --users-file" ;;
+    "user list") echo "--users-file" ;;
+    "user remove") echo "--users-file" ;;
+    "user token") echo "--users-file" ;;
+    "user revoke-token") echo "--users-file" ;;
   esac
 }
 
@@ -81,13 +93,14 @@ _sjs_names() {
   local -a cmd=("$_sjs_bin" --json --no-autostart --quiet)
   [[ -n $_sjs_socket ]] && cmd+=(--socket "$_sjs_socket")
   [[ -n $_sjs_data_dir ]] && cmd+=(--data-dir "$_sjs_data_dir")
+  cmd+=("${_sjs_remote[@]}")  # --url and its credentials; stdin is /dev/null: never a password prompt
   case $1 in
-    binary) "${cmd[@]}" binary list 2>/dev/null | sed -n 's/^      "name": "\([^"]*\)",\{0,1\}$/\1/p' ;;
+    binary) "${cmd[@]}" binary list </dev/null 2>/dev/null | sed -n 's/^      "name": "\([^"]*\)",\{0,1\}$/\1/p' ;;
     context)
-      "${cmd[@]}" context list 2>/dev/null |
+      "${cmd[@]}" context list </dev/null 2>/dev/null |
         awk '/^      "adhoc": /{adhoc = ($2 ~ /true/)} /^      "name": /{if (!adhoc) {n = $2; gsub(/[",]/, "", n); print n}}'
       ;;
-    job) "${cmd[@]}" job list --limit 50 2>/dev/null | sed -n 's/^      "id": "\([^"]*\)",\{0,1\}$/\1/p' ;;
+    job) "${cmd[@]}" job list --limit 50 </dev/null 2>/dev/null | sed -n 's/^      "id": "\([^"]*\)",\{0,1\}$/\1/p' ;;
   esac
 }
 
@@ -100,7 +113,12 @@ _sjs_option_value() {
     --with) COMPREPLY=($(compgen -W "$(_sjs_names binary)" -- "$cur")) ;;
     --state) COMPREPLY=($(compgen -W "QUEUED RUNNING FINISHED ERROR KILLED" -- "$cur")) ;;
     -c | --context) COMPREPLY=($(compgen -W "$(_sjs_names context)" -- "$cur")) ;;
-    --conf-file | --socket)
+    --permissions)
+      # A comma-separated list: offer the names after the last comma ("*", all, is typed by hand).
+      local prefix=${cur%"${cur##*,}"}
+      COMPREPLY=($(compgen -P "$prefix" -W "binaries binaries:read binaries:upload binaries:delete contexts contexts:read contexts:start contexts:delete contexts:reset data data:read data:upload data:delete data:reset jobs jobs:read jobs:start jobs:delete" -- "${cur##*,}"))
+      ;;
+    --conf-file | --socket | --users-file | --cacert)
       compopt -o filenames 2>/dev/null
       COMPREPLY=($(compgen -f -- "$cur"))
       ;;
@@ -117,7 +135,7 @@ _sjs() {
   local path="" word option="" children i npos=0
   _sjs_bin=${COMP_WORDS[0]}
   command -v "$_sjs_bin" >/dev/null 2>&1 || _sjs_bin=sjs
-  _sjs_socket="" _sjs_data_dir=""
+  _sjs_socket="" _sjs_data_dir="" _sjs_remote=()
   COMPREPLY=()
 
   for ((i = 1; i < cword; i++)); do
@@ -125,6 +143,8 @@ _sjs() {
     if [[ -n $option ]]; then
       [[ $option == --socket ]] && _sjs_socket=$word
       [[ $option == --data-dir ]] && _sjs_data_dir=$word
+      [[ $option == --url || $option == --user || $option == --token || $option == --cacert ]] &&
+        _sjs_remote+=("$option" "$word")
       option=""
       continue
     fi
@@ -136,6 +156,7 @@ _sjs() {
         ;;
       -*)
         [[ $word != *=* && " $(_sjs_value_options "$path") " == *" $word "* ]] && option=$word
+        [[ -z $path && $word == --insecure ]] && _sjs_remote+=(--insecure)
         ;;
       *)
         children=$(_sjs_commands "$path")

@@ -7,7 +7,7 @@
 function __sjs_commands
     switch "$argv[1]"
         case ''
-            echo binary jar context job daemon
+            echo binary jar context job daemon user
         case binary
             echo upload list show delete
         case jar
@@ -18,12 +18,15 @@ function __sjs_commands
             echo submit status result config log list kill wait
         case daemon
             echo start stop status restart
+        case user
+            echo add list remove token revoke-token
     end
 end
 
 # Options that take a value (they and their value are not positional arguments).
 set -g __sjs_value_options --socket --data-dir --type --version --runtime --set --max-jobs --with -c --context \
-    --conf --conf-file --timeout --wait-timeout --priority --key --from -n --limit --state --before --wait
+    --conf --conf-file --timeout --wait-timeout --priority --key --from -n --limit --state --before --wait \
+    --permissions --users-file --url --user --token --cacert
 
 # Prints the command path typed so far ("", "job", "job submit"), then the number of
 # positional arguments after it; prints "--" instead when the job's own arguments began.
@@ -87,13 +90,18 @@ function __sjs_names
     command -q $cmd[1]; or set cmd[1] sjs
     set -l i (contains -i -- --socket $tokens); and set -a cmd --socket $tokens[(math $i + 1)]
     set -l i (contains -i -- --data-dir $tokens); and set -a cmd --data-dir $tokens[(math $i + 1)]
+    # --url and its credentials (stdin is /dev/null below: never a password prompt).
+    for o in --url --user --token --cacert
+        set -l i (contains -i -- $o $tokens); and set -a cmd $o $tokens[(math $i + 1)]
+    end
+    contains -- --insecure $tokens; and set -a cmd --insecure
     switch $argv[1]
         case binary
-            $cmd binary list 2>/dev/null | string replace -rf '^      "name": "([^"]*)",?$' '$1'
+            $cmd binary list </dev/null 2>/dev/null | string replace -rf '^      "name": "([^"]*)",?$' '$1'
         case context
-            $cmd context list 2>/dev/null | awk '/^      "adhoc": /{adhoc = ($2 ~ /true/)} /^      "name": /{if (!adhoc) {n = $2; gsub(/[",]/, "", n); print n}}'
+            $cmd context list </dev/null 2>/dev/null | awk '/^      "adhoc": /{adhoc = ($2 ~ /true/)} /^      "name": /{if (!adhoc) {n = $2; gsub(/[",]/, "", n); print n}}'
         case job
-            $cmd job list --limit 50 2>/dev/null | string replace -rf '^      "id": "([^"]*)",?$' '$1'
+            $cmd job list --limit 50 </dev/null 2>/dev/null | string replace -rf '^      "id": "([^"]*)",?$' '$1'
     end
 end
 
@@ -107,11 +115,18 @@ complete -c sjs -n '__sjs_at ""' -l socket -r -F -d "sjsd's socket"
 complete -c sjs -n '__sjs_at ""' -l data-dir -x -a '(__fish_complete_directories)' -d "sjsd's data dir"
 complete -c sjs -n '__sjs_at ""' -l no-autostart -d 'Fail instead of starting sjsd'
 complete -c sjs -n '__sjs_at ""' -s q -l quiet -d 'No informational messages on stderr'
+complete -c sjs -n '__sjs_at ""' -l url -x -d 'Talk to sjsd over HTTP(S) at URL'
+complete -c sjs -n '__sjs_at ""' -l user -x -d 'Log in as USER (with --url)'
+complete -c sjs -n '__sjs_at ""' -l password-stdin -d 'Read the password from stdin'
+complete -c sjs -n '__sjs_at ""' -l token -x -d 'Log in with an API token (with --url)'
+complete -c sjs -n '__sjs_at ""' -l cacert -r -F -d 'Also trust the CAs in this PEM file'
+complete -c sjs -n '__sjs_at ""' -l insecure -d "Do not verify the server's certificate"
 complete -c sjs -n '__sjs_at ""' -a binary -d 'Upload and manage binaries'
 complete -c sjs -n '__sjs_at ""' -a jar -d 'Upload jars'
 complete -c sjs -n '__sjs_at ""' -a context -d 'Create and manage contexts'
 complete -c sjs -n '__sjs_at ""' -a job -d 'Submit jobs and follow them'
 complete -c sjs -n '__sjs_at ""' -a daemon -d 'Start, stop and inspect sjsd'
+complete -c sjs -n '__sjs_at ""' -a user -d 'Manage users of the HTTP API'
 
 # Every family and command takes --help.
 complete -c sjs -n '__sjs_at "binary"' -s h -l help -d 'Print help'
@@ -142,6 +157,12 @@ complete -c sjs -n '__sjs_at "daemon start"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "daemon stop"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "daemon status"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "daemon restart"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "user"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "user add"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "user list"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "user remove"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "user token"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "user revoke-token"' -s h -l help -d 'Print help'
 
 # binary
 complete -c sjs -n '__sjs_at "binary"' -a upload -d 'Upload FILE as a new version of binary NAME'
@@ -214,3 +235,18 @@ complete -c sjs -n '__sjs_at "daemon"' -a status -d 'Is sjsd running?'
 complete -c sjs -n '__sjs_at "daemon"' -a restart -d 'Stop sjsd, then start it'
 complete -c sjs -n '__sjs_at "daemon stop"' -l wait -x -d 'Give up waiting after SECONDS'
 complete -c sjs -n '__sjs_at "daemon restart"' -l wait -x -d 'Give up waiting for the stop after SECONDS'
+
+# user
+complete -c sjs -n '__sjs_at "user"' -a add -d 'Add a user with a password and permissions'
+complete -c sjs -n '__sjs_at "user"' -a list -d 'List users'
+complete -c sjs -n '__sjs_at "user"' -a remove -d 'Remove a user and its tokens'
+complete -c sjs -n '__sjs_at "user"' -a token -d 'Create a bearer token and print it once'
+complete -c sjs -n '__sjs_at "user"' -a revoke-token -d 'Revoke every token of a user'
+complete -c sjs -n '__sjs_at "user add"' -l permissions -x -a '"*" binaries binaries:read binaries:upload binaries:delete contexts contexts:read contexts:start contexts:delete contexts:reset data data:read data:upload data:delete data:reset jobs jobs:read jobs:start jobs:delete' -d 'Comma-separated permissions'
+complete -c sjs -n '__sjs_at "user add"' -l password-stdin -d 'Read the password from stdin'
+complete -c sjs -n '__sjs_at "user add"' -l replace -d 'Replace an existing user'
+complete -c sjs -n '__sjs_at "user add"' -l users-file -r -F -d 'The users file'
+complete -c sjs -n '__sjs_at "user list"' -l users-file -r -F -d 'The users file'
+complete -c sjs -n '__sjs_at "user remove"' -l users-file -r -F -d 'The users file'
+complete -c sjs -n '__sjs_at "user token"' -l users-file -r -F -d 'The users file'
+complete -c sjs -n '__sjs_at "user revoke-token"' -l users-file -r -F -d 'The users file'

@@ -25,8 +25,11 @@
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
 #include "store/store.hpp"
+#include "http/auth.hpp"
 #include "http/http_server.hpp"
+#include "http/metrics.hpp"
 #include "http/routes.hpp"
+#include "http/users.hpp"
 #include "unix_server.hpp"
 
 namespace sjs {
@@ -115,8 +118,14 @@ std::unique_ptr<HttpServer> make_http_server(asio::io_context& io, Service& serv
   o.max_body_bytes = config.http_max_body_mb << 20;
   o.upload_dir = config.data_dir + "/uploads";
   make_dirs(o.upload_dir, 0700);
-  HttpAuthenticator auth;  // no authentication configured
-  if (!is_loopback(o.address) && !auth) {
+
+  // Authentication: on when the users file has a user (it is re-read when it changes).
+  AuthOptions ao;
+  ao.users_file = users::users_file_path(config.data_dir, config.http_users_file);
+  auto cors = std::make_shared<const Cors>(config.http_cors_origin);
+  ao.cors = cors->enabled();
+  const bool public_address = !is_loopback(o.address);
+  if (public_address && users::load_users(ao.users_file).users.empty()) {  // a malformed file throws: no start
     if (!config.http_allow_public) {
       throw Error(ErrorCode::bad_request, "refusing to serve HTTP on " + o.address +
                                               " without authentication: configure users (sjs user add) or pass "
@@ -124,9 +133,28 @@ std::unique_ptr<HttpServer> make_http_server(asio::io_context& io, Service& serv
     }
     spdlog::warn("serving HTTP on {} WITHOUT authentication: anyone who can reach it can run jobs", o.address);
   }
-  return std::make_unique<HttpServer>(io, o, auth, [&service](const HttpRequest& req, std::shared_ptr<HttpResponder> r) {
-    route_http(service, req, r);
-  });
+  // Served on a public address because users exist: should the file lose them all, nobody gets in.
+  ao.required = public_address && !config.http_allow_public;
+  auto authenticator = std::make_shared<Authenticator>(ao);
+  authenticator->load();  // a malformed users file stops the start, with its message
+  HttpAuthenticator auth = [authenticator](HttpRequest& req, HttpResponder& r) {
+    return authenticator->authenticate(req, r);
+  };
+
+  // Metrics: job start/end from the service, every response from the server; CORS headers on every response.
+  auto metrics = std::make_shared<Metrics>();
+  service.add_job_observer([metrics](const JobInfo& job) { metrics->job_event(job); });
+  o.on_response = [metrics, cors](const HttpRequest& req, int status,
+                                  std::vector<std::pair<std::string, std::string>>& headers) {
+    metrics->response(status);
+    cors->add_headers(req, headers);
+  };
+  HttpSite site{metrics, cors->enabled() ? cors : nullptr};
+  return std::make_unique<HttpServer>(
+      io, o, auth,
+      [&service, site](const HttpRequest& req, std::shared_ptr<HttpResponder> r) {
+        route_http(service, site, req, r);
+      });
 }
 
 // Holds an exclusive lock on <data dir>/sjsd.pid for the daemon's life.

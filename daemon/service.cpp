@@ -70,6 +70,7 @@ RuntimeOptions Service::runtime_options(const std::string& context) const {
   o.launch.runner_jar = m_config.runner_jar;
   o.launch.spark_home = m_config.spark_home;
   o.launch.spark_master = m_config.spark_master;
+  o.background = [this](std::function<void()> fn) { asio::post(m_pool, std::move(fn)); };
   return o;
 }
 
@@ -137,6 +138,17 @@ bool is_job_process(int pid, const std::string& job_id) {
 
 nlohmann::json error_object(const std::string& message, const std::string& error_class) {
   return {{"message", message}, {"errorClass", error_class}, {"stack", nlohmann::json::array()}};
+}
+
+// An ad-hoc context's settings: its job config's `spark.context-settings` block
+// (spark-jobserver's way to size the context of an ad-hoc job), else none.
+nlohmann::json adhoc_settings(const nlohmann::json& config) {
+  if (!config.is_object()) return nlohmann::json::object();
+  auto spark = config.find("spark");
+  if (spark == config.end() || !spark->is_object()) return nlohmann::json::object();
+  auto settings = spark->find("context-settings");
+  if (settings == spark->end() || !settings->is_object()) return nlohmann::json::object();
+  return *settings;
 }
 
 }  // namespace
@@ -240,6 +252,7 @@ void Service::upload_binary(const BinaryUploadArgs& args, bool move_source, Repl
             return;
           }
           spdlog::info("binary {} version {} stored ({} bytes, {})", b.name, b.version, b.size, b.type);
+          m_latest_binaries.erase(b.name);  // the next submission reads the new newest version
           reply.ok(b);
         });
       });
@@ -260,11 +273,14 @@ BinaryShowResult Service::show_binary(const std::string& name) const {
 }
 
 BinaryInfo Service::latest_binary(const std::string& name) const {
+  // Every submission asks this: answer from memory once the store has been read.
+  if (auto it = m_latest_binaries.find(name); it != m_latest_binaries.end()) return it->second;
   auto versions = m_store.binary_versions(name);
   if (versions.empty()) {
     throw Error(ErrorCode::not_found, "binary \"" + name + "\" not found: upload it first (sjs binary upload " +
                                           name + " FILE)");
   }
+  m_latest_binaries[name] = versions.back();
   return versions.back();
 }
 
@@ -292,7 +308,9 @@ void Service::delete_binary(const BinaryDeleteArgs& args, Reply<nlohmann::json> 
     throw Error(ErrorCode::in_use, "binary \"" + args.name + "\" is in use by job(s): " + list +
                                        " (wait for them or kill them, then delete)");
   }
+  m_latest_binaries.erase(args.name);
   m_store.delete_binary(args.name, args.version, [this, doomed, reply](const std::string& error) {
+    m_latest_binaries.erase(doomed.front().name);
     if (!error.empty()) return reply.fail(Error(ErrorCode::internal, error));
     for (const auto& b : doomed) {
       if (!m_store.blob_referenced(b.sha256)) m_blobs.remove(b.sha256);
@@ -716,6 +734,7 @@ void Service::pump_adhoc() {
     c.info.name = job.info.context;
     c.info.runtime = job.info.runtime;
     c.info.adhoc = true;
+    c.info.settings = adhoc_settings(job.config);
     c.info.max_jobs = 1;
     c.info.created_ms = now_ms();
     c.info.state = context_state::k_starting;
@@ -757,9 +776,8 @@ void Service::pump_adhoc() {
 
 void Service::start_job(LiveJob& job, Context& ctx) {
   ctx.running.insert(job.info.id);
-  job.log_fd = ::open(log_path(job.info.id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (job.log_fd < 0) spdlog::error("job {}: cannot open its log: {}", job.info.id, std::strerror(errno));
   job.info.started_ms = now_ms();
+  for (const auto& observe : m_job_observers) observe(job.info);
   if (job.info.timeout_s > 0) {
     job.timeout = std::make_unique<asio::steady_timer>(m_io);
     job.timeout->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(job.info.timeout_s * 1000)));
@@ -795,6 +813,11 @@ void Service::job_output(const std::string& job_id, std::string_view data) {
   auto it = m_live.find(job_id);
   if (it == m_live.end()) return;
   LiveJob& job = *it->second;
+  if (job.log_fd < 0) {
+    // Created on the first output: a job that prints nothing costs no file.
+    job.log_fd = ::open(log_path(job_id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (job.log_fd < 0) spdlog::error("job {}: cannot open its log: {}", job_id, std::strerror(errno));
+  }
   if (job.log_fd >= 0) {
     std::size_t off = 0;
     while (off < data.size()) {
@@ -868,6 +891,7 @@ void Service::end_live_job(LiveJob& job, JobOutcome outcome) {
   }
   job.result = std::move(outcome.result);
   job.final_pending = true;
+  for (const auto& observe : m_job_observers) observe(j);
   spdlog::info("job {} {} ({})", j.id, j.state, j.end_reason.empty() ? j.binary : j.end_reason);
   const std::string id = j.id;
   m_store.put_job(j, nullptr, j.has_result ? &job.result : nullptr, [this, id](const std::string& error) {

@@ -20,6 +20,7 @@
 
 #include "blobs.hpp"
 #include "config.hpp"
+#include "data_files.hpp"
 #include "reply.hpp"
 #include "runtimes/runtime.hpp"
 #include "scheduler.hpp"
@@ -73,7 +74,15 @@ class Service : public JobSink {
 
   DaemonStatusResult status() const;
   const std::string& data_dir() const { return m_config.data_dir; }
+  const DaemonConfig& config() const { return m_config; }
+  boost::asio::io_context& io() { return m_io; }
+  // Data files clients upload for their jobs (spark-jobserver's /data routes).
+  DataFiles& data_files() { return m_data_files; }
   void set_http_url(std::string url) { m_http_url = std::move(url); }
+  // Called on the core thread when a job starts (state still QUEUED, started_ms set) and when it
+  // ends (final state, ended_ms set): the HTTP metrics' histograms (http/metrics.cpp).
+  void add_job_observer(std::function<void(const JobInfo&)> observer) { m_job_observers.push_back(std::move(observer)); }
+  const store::Store& store() const { return m_store; }
 
   // JobSink (from runtimes)
   void job_started(const std::string& job_id, int pid) override;
@@ -113,13 +122,15 @@ class Service : public JobSink {
   store::Store& m_store;
   BlobStore& m_blobs;
   DaemonConfig m_config;
-  boost::asio::thread_pool m_pool{2};  // blocking work off the core thread
+  DataFiles m_data_files{m_config.data_dir + "/files"};
+  mutable boost::asio::thread_pool m_pool{2};  // blocking work off the core thread
 
   // Owned by the core thread:
   std::map<std::string, std::unique_ptr<Context>> m_contexts;      // named and live ad-hoc
   std::unordered_map<std::string, std::unique_ptr<LiveJob>> m_live;  // QUEUED, RUNNING, or final but not yet committed
   std::unordered_map<std::string, std::string> m_pending_keys;     // idempotency key -> job id, until committed
   std::unordered_map<std::string, int> m_reserved_versions;        // binary name -> last version handed out
+  mutable std::unordered_map<std::string, BinaryInfo> m_latest_binaries;  // cache of committed newest versions
   Scheduler m_adhoc;                                               // gates ad-hoc jobs
   std::uint64_t m_seq = 0;
   std::int64_t m_started_ms = 0;
@@ -127,6 +138,7 @@ class Service : public JobSink {
   std::function<void()> m_shutdown_done;
   std::function<void()> m_stop_handler;
   std::string m_http_url;
+  std::vector<std::function<void(const JobInfo&)>> m_job_observers;
   boost::asio::steady_timer m_retention_timer;
   boost::asio::steady_timer m_shutdown_timer;
 };

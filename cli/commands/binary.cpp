@@ -17,9 +17,9 @@ void print_binary(Context& ctx, const BinaryInfo& b, const char* verb) {
                 human_size(b.size) + ", sha256 " + b.sha256.substr(0, 12) + ")");
 }
 
+// Over the socket sjsd reads the file itself; over HTTP the file is sent (Transport::upload).
 void upload(Context& ctx, const std::string& name, const std::string& file, const std::string& type) {
-  BinaryUploadArgs a{name, absolute_path(file), type};
-  auto b = ctx.client().call(op::k_binary_upload, a).get<BinaryInfo>();
+  auto b = ctx.client().upload(name, file, type).get<BinaryInfo>();
   print_binary(ctx, b, "uploaded");
 }
 

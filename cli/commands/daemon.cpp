@@ -1,10 +1,13 @@
 // sjs daemon start|stop|status|restart. Daemon side: daemon/handlers/daemon.cpp.
+// With --url, stop and status go through sjs's HTTP API; start and restart are
+// refused: a remote sjsd is managed on its host.
 #include <csignal>
 #include <iostream>
 #include <thread>
 
 #include "cli.hpp"
 #include "sjs/errors.hpp"
+#include "sjs/http_client.hpp"
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
 
@@ -35,7 +38,14 @@ std::unique_ptr<Client> try_connect(const Globals& g) {
   }
 }
 
+void refuse_remote(const Context& ctx, const char* command) {
+  if (!ctx.remote()) return;
+  throw Error(ErrorCode::usage, std::string("sjs daemon ") + command + " does not work with --url " + ctx.globals.url +
+                                    ": manage a remote sjsd on its host");
+}
+
 void start(Context& ctx) {
+  refuse_remote(ctx, "start");
   if (auto c = try_connect(ctx.globals)) {
     auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
     if (ctx.globals.json) return print_json(st);
@@ -50,8 +60,22 @@ void start(Context& ctx) {
   info(ctx, "sjsd started (pid " + std::to_string(st.pid) + ", data in " + st.data_dir + ")");
 }
 
+// Remote: asks sjsd to stop through the API, then waits until it closes the connection
+// (its process has exited). An unreachable sjsd is an error here: we cannot tell it stopped.
+bool stop_remote(Context& ctx, double wait_s) {
+  auto& t = ctx.client();
+  t.call(op::k_daemon_stop, nlohmann::json::object());
+  auto* http = dynamic_cast<HttpClient*>(&t);
+  if (http && !http->wait_closed(wait_s)) {
+    throw Error(ErrorCode::timeout, "sjsd at " + http->url() + " is still stopping after " +
+                                        nlohmann::json(wait_s).dump() + " s (running jobs get its grace period)");
+  }
+  return true;
+}
+
 // Asks sjsd to stop and waits until its process is gone. Returns false if none ran.
 bool stop(Context& ctx, double wait_s) {
+  if (ctx.remote()) return stop_remote(ctx, wait_s);
   auto c = try_connect(ctx.globals);
   if (!c) return false;
   auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
@@ -65,6 +89,22 @@ bool stop(Context& ctx, double wait_s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return true;
+}
+
+void print_daemon_status(Context& ctx, const DaemonStatusResult& st) {
+  if (ctx.globals.json) {
+    nlohmann::json j = st;
+    j["running"] = true;
+    return print_json(j);
+  }
+  print_table({{"sjsd:", "running (pid " + std::to_string(st.pid) + ", version " + st.version + ")"},
+               {"since:", human_time(st.started_ms)},
+               {"data dir:", st.data_dir},
+               {"socket:", st.socket},
+               {"http:", st.http_url.empty() ? "off" : st.http_url},
+               {"contexts:", std::to_string(st.contexts)},
+               {"jobs:", std::to_string(st.running) + " running, " + std::to_string(st.queued) + " queued, " +
+                             std::to_string(st.jobs_total) + " recorded"}});
 }
 
 }  // namespace
@@ -84,6 +124,19 @@ void add_daemon_commands(CLI::App& app, Context& ctx) {
   });
 
   d->add_subcommand("status", "Is sjsd running? Its pid, paths and job counts")->callback([&ctx] {
+    if (ctx.remote()) {
+      try {
+        print_daemon_status(ctx, ctx.client().call(op::k_daemon_status, nlohmann::json::object())
+                                     .get<DaemonStatusResult>());
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::unavailable) throw;
+        if (ctx.globals.json) print_json({{"running", false}, {"url", ctx.globals.url}});
+        else std::cout << "sjsd is not reachable at " << ctx.globals.url << "\n";
+        std::cerr << "sjs: " << e.what() << "\n";
+        ctx.exit_code = exit_code::k_unavailable;
+      }
+      return;
+    }
     auto c = try_connect(ctx.globals);
     if (!c) {
       Paths p = resolve_paths(ctx.globals.data_dir, ctx.globals.socket);
@@ -92,26 +145,14 @@ void add_daemon_commands(CLI::App& app, Context& ctx) {
       ctx.exit_code = exit_code::k_unavailable;
       return;
     }
-    auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
-    if (ctx.globals.json) {
-      nlohmann::json j = st;
-      j["running"] = true;
-      return print_json(j);
-    }
-    print_table({{"sjsd:", "running (pid " + std::to_string(st.pid) + ", version " + st.version + ")"},
-                 {"since:", human_time(st.started_ms)},
-                 {"data dir:", st.data_dir},
-                 {"socket:", st.socket},
-                 {"http:", st.http_url.empty() ? "off" : st.http_url},
-                 {"contexts:", std::to_string(st.contexts)},
-                 {"jobs:", std::to_string(st.running) + " running, " + std::to_string(st.queued) + " queued, " +
-                               std::to_string(st.jobs_total) + " recorded"}});
+    print_daemon_status(ctx, c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>());
   });
 
   auto rwait = std::make_shared<double>(60);
   auto* rs = d->add_subcommand("restart", "Stop sjsd gracefully, then start it again");
   rs->add_option("--wait", *rwait, "Give up waiting for the stop after SECONDS (default 60)");
   rs->callback([&ctx, rwait] {
+    refuse_remote(ctx, "restart");
     stop(ctx, *rwait);
     start(ctx);
   });

@@ -94,12 +94,13 @@ HelloResult Client::hello(const std::string& client_name) {
   HelloArgs args;
   args.client = client_name;
   auto r = call(op::k_hello, args).get<HelloResult>();
-  if (r.protocol != k_protocol_version) {
-    throw Error(ErrorCode::protocol, "sjsd speaks protocol " + std::to_string(r.protocol) + ", this sjs speaks " +
-                                         std::to_string(k_protocol_version) +
-                                         ": install matching versions of sjs and sjsd");
-  }
+  check_protocol(r);
   return r;
+}
+
+nlohmann::json Client::upload(const std::string& name, const std::string& path, const std::string& type) {
+  BinaryUploadArgs args{name, absolute_path(path), type, {}};
+  return call(op::k_binary_upload, args);
 }
 
 }  // namespace sjs

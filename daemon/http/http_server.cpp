@@ -125,6 +125,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), 11);
     res->set(http::field::server, "sjsd");
     res->set(http::field::content_type, response.content_type);
+    if (m_server.options.on_response) m_server.options.on_response(m_request, response.status, response.headers);
     for (const auto& [k, v] : response.headers) res->set(k, v);
     res->keep_alive(m_keep_alive);
     res->body() = std::move(response.body);
@@ -146,6 +147,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
     auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(status), 11);
     res->set(http::field::server, "sjsd");
     res->set(http::field::content_type, content_type);
+    if (m_server.options.on_response) {
+      std::vector<std::pair<std::string, std::string>> headers;
+      m_server.options.on_response(m_request, status, headers);
+      for (const auto& [k, v] : headers) res->set(k, v);
+    }
     res->chunked(true);
     m_stream_header = res;
     m_serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
@@ -211,6 +217,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
     auto self = this->shared_from_this();
     http::async_read_header(m_stream, m_buffer, *m_header_parser, [self](beast::error_code ec, std::size_t) {
       if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof) return self->close();
+      if (ec == http::error::body_limit) {  // a Content-Length over the limit, seen with the header
+        return self->reject(413, "request body is over the limit of " +
+                                     std::to_string(self->m_server.options.max_body_bytes) +
+                                     " bytes (http.max-body-mb in sjsd.conf)");
+      }
       if (ec) return self->reject(ec == http::error::header_limit ? 431 : 400, "bad request: " + ec.message());
       self->on_header();
     });
@@ -290,8 +301,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
       return reject(413, "request body is over the limit of " + std::to_string(m_server.options.max_body_bytes) +
                              " bytes (http.max-body-mb in sjsd.conf)");
     }
-    if (ec == http::error::partial_message || ec == http::error::end_of_stream || ec == asio::error::eof) {
-      return close();  // the client went away mid-body: nobody to answer
+    if (ec == http::error::partial_message) {
+      // The client stopped sending mid-body (a half-closed connection can still read the answer).
+      return reject(400, "truncated request body: the connection ended before the Content-Length bytes arrived");
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::eof) {
+      return close();  // the client went away: nobody to answer
     }
     reject(400, "bad request body: " + ec.message());
   }

@@ -26,6 +26,10 @@ struct HttpOptions {
   std::uint32_t max_header_bytes = 64u << 10;
   double idle_timeout_s = 120;          // an idle keep-alive connection is closed after this
   std::string upload_dir;               // where streamed bodies go
+  // Called for every response (whole or streamed) just before its header goes out: the
+  // metrics count it, CORS adds its headers (daemon.cpp's make_http_server sets it).
+  std::function<void(const HttpRequest& request, int status, std::vector<std::pair<std::string, std::string>>& headers)>
+      on_response;
 };
 
 // Decides whether a request may go on: fills request.user, or answers it (401).

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -107,8 +108,15 @@ void ExecRuntime::run(JobRun run) {
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   int in_fd = -1;
   try {
-    std::filesystem::create_directories(p->run.work_dir);
-    write_file_atomic(config_path, p->run.config.dump(), 0600);
+    if (::mkdir(p->run.work_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      throw Error(ErrorCode::internal, "cannot create " + p->run.work_dir + ": " + std::strerror(errno));
+    }
+    // A scratch copy for this run only (the config is durable in the store): no fsync.
+    const std::string text = p->run.config.dump();
+    int cfd = ::open(config_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool written = cfd >= 0 && ::write(cfd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (cfd >= 0) ::close(cfd);
+    if (!written) throw Error(ErrorCode::internal, "cannot write " + config_path + ": " + std::strerror(errno));
     in_fd = ::open(config_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (in_fd < 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
       throw Error(ErrorCode::internal, std::string("cannot set up the job's I/O: ") + std::strerror(errno));
@@ -329,8 +337,13 @@ void ExecRuntime::finish(const std::shared_ptr<Process>& p) {
                  {"stack", tail_lines(p->stderr_tail, 20)}};
     }
   }
-  std::error_code fec;
-  std::filesystem::remove_all(p->run.work_dir, fec);
+  // Removing the scratch dir is file-system work: off the core thread.
+  auto remove = [dir = p->run.work_dir] {
+    std::error_code fec;
+    std::filesystem::remove_all(dir, fec);
+  };
+  if (m_options.background) m_options.background(std::move(remove));
+  else remove();
   m_running.erase(job.id);
   m_sink.job_ended(job.id, std::move(o));
 }

@@ -67,6 +67,8 @@ struct RuntimeOptions {
   double start_timeout_s = 120;   // resident workers: time to say hello
   bool spark_configured = false;  // a Spark home is known: jars default to the spark runtime
   LaunchConfig launch;            // jvm and spark: how to start the runner
+  // Runs blocking file-system work off the core thread (unset: inline).
+  std::function<void(std::function<void()>)> background;
 };
 
 class Runtime {

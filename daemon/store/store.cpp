@@ -307,6 +307,15 @@ std::vector<JobInfo> Store::jobs_in_state(const std::string& state) const {
   return load_jobs(txn, *m_dbs, ids);
 }
 
+std::uint64_t Store::count_jobs_in_state(const std::string& state) const {
+  const std::string prefix = joined(state, "");
+  Txn txn(*m_env, true);
+  Cursor cur(txn, m_dbs->by_state);
+  std::uint64_t n = 0;
+  for (bool ok = cur.seek(prefix); ok && starts_with(cur.key(), prefix); ok = cur.next()) ++n;
+  return n;
+}
+
 std::uint64_t Store::last_job_seq() const {
   Txn txn(*m_env, true);
   Cursor cur(txn, m_dbs->by_seq);

@@ -60,6 +60,7 @@ class Store {
   // Newest first; costs time in proportion to the page (see list_jobs in store.cpp).
   std::vector<JobInfo> list_jobs(const JobListArgs& args) const;
   std::vector<JobInfo> jobs_in_state(const std::string& state) const;  // oldest first
+  std::uint64_t count_jobs_in_state(const std::string& state) const;    // index only: no job is loaded
   std::uint64_t last_job_seq() const;
   std::uint64_t job_count() const;
 

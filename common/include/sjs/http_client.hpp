@@ -1,0 +1,70 @@
+// The remote CLI's Transport: sjs's own HTTP API (docs/http-api.md) over a small
+// blocking HTTP/1.1 client on plain POSIX sockets.
+//   POST <url>/sjs/v1/<op>, the op's args as the JSON body -> the protocol envelope;
+//   a streamed op answers with chunked NDJSON, one envelope per line;
+//   POST <url>/sjs/v1/upload/<name>?type=<t>&filename=<base name>, the file as the body.
+// One keep-alive connection (reopened once if the server closed it while idle),
+// Content-Length and chunked answers, uploads streamed from the file, Basic or
+// Bearer credentials. https:// loads OpenSSL 3 (libssl.so.3) with dlopen on first
+// use, so that sjs links no TLS library and local commands do not pay for one;
+// the server's certificate is verified against the system CA store (or --cacert)
+// and must name the URL's host.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "sjs/transport.hpp"
+
+namespace sjs {
+
+struct HttpClientOptions {
+  std::string url;              // http://host[:port][/prefix] or https://...
+  std::string user;             // Basic credentials when set
+  std::string password;
+  std::string token;            // Bearer token when set (instead of user/password)
+  std::string cacert;           // PEM file of CA certificates to trust besides the system's
+  bool insecure = false;        // https: do not verify the server's certificate
+  double connect_timeout_s = 15;
+  std::string user_agent = "sjs";
+};
+
+class HttpClient : public Transport {
+ public:
+  // Parses the URL; throws Error(usage) saying what is wrong with it. Connects on first use.
+  explicit HttpClient(HttpClientOptions options);
+  ~HttpClient() override;
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  HelloResult hello(const std::string& client_name) override;
+  nlohmann::json call(const std::string& op, const nlohmann::json& args) override;
+  nlohmann::json call_stream(const std::string& op, const nlohmann::json& args,
+                             const std::function<void(const nlohmann::json&)>& on_part) override;
+  nlohmann::json upload(const std::string& name, const std::string& path, const std::string& type) override;
+
+  // The URL without credentials, for messages.
+  const std::string& url() const;
+
+  // Waits until the server closes the open connection (sjsd has exited) or `timeout_s`
+  // passes; true if it closed (or none was open).
+  bool wait_closed(double timeout_s);
+
+  struct Response {
+    int status = 0;
+    std::string reason;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+  };
+  // One raw request on the same connection (with the credentials), e.g. GET /healthz.
+  Response request(const std::string& method, const std::string& target, const std::string& body = "",
+                   const std::string& content_type = "application/json");
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace sjs
