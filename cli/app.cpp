@@ -51,7 +51,7 @@ bool autostart_disabled(const Globals& g) {
 
 }  // namespace
 
-bool ensure_daemon(const Globals& g, bool quiet) {
+bool ensure_daemon(const Globals& g, bool quiet, const std::vector<std::string>& sjsd_args) {
   Paths p = resolve_paths(g.data_dir, g.socket);
   if (answers(p.socket)) return false;
   // One starter at a time: a second client waits here, then finds it running.
@@ -69,6 +69,7 @@ bool ensure_daemon(const Globals& g, bool quiet) {
 
   const std::string sjsd = sjsd_path();
   std::vector<std::string> args = {sjsd, "--data-dir", p.data_dir, "--socket", p.socket};
+  args.insert(args.end(), sjsd_args.begin(), sjsd_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -50,7 +50,8 @@ void add_daemon_commands(CLI::App& app, Context& ctx);
 void add_user_commands(CLI::App& app, Context& ctx);     // edits the HTTP users file; no daemon
 
 // Starts sjsd for these paths if nothing answers; returns true if it started one.
-bool ensure_daemon(const Globals& g, bool quiet);
+// `sjsd_args` are passed on to sjsd (e.g. --http ADDR:PORT).
+bool ensure_daemon(const Globals& g, bool quiet, const std::vector<std::string>& sjsd_args = {});
 // Where the sjsd binary is: next to this sjs, else on PATH.
 std::string sjsd_path();
 

@@ -44,10 +44,10 @@ _sjs_options() {
     "job list") echo "-h --help -n --limit --state --context --before" ;;
     "job kill") echo "-h --help" ;;
     "job wait") echo "-h --help --timeout" ;;
-    "daemon start") echo "-h --help" ;;
+    "daemon start") echo "-h --help --http" ;;
     "daemon stop") echo "-h --help --wait" ;;
     "daemon status") echo "-h --help" ;;
-    "daemon restart") echo "-h --help --wait" ;;
+    "daemon restart") echo "-h --help --wait --http" ;;
     user) echo "-h --help" ;;
     "user add") echo "-h --help --permissions --password-stdin --replace --users-file" ;;
     "user list") echo "-h --help --users-file" ;;
@@ -68,8 +68,9 @@ _sjs_value_options() {
     "job log") echo "--from" ;;
     "job list") echo "-n --limit --state --context --before" ;;
     "job wait") echo "--timeout" ;;
+    "daemon start") echo "--http" ;;
     "daemon stop") echo "--wait" ;;
-    "daemon restart") echo "--wait" ;;
+    "daemon restart") echo "--wait --http" ;;
     "user add") echo "--permissions --users-file" ;;
     "user list") echo "--users-file" ;;
     "user remove") echo "--users-file" ;;

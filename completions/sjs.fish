@@ -26,7 +26,7 @@ end
 # Options that take a value (they and their value are not positional arguments).
 set -g __sjs_value_options --socket --data-dir --type --version --runtime --set --max-jobs --with -c --context \
     --conf --conf-file --timeout --wait-timeout --priority --key --from -n --limit --state --before --wait \
-    --permissions --users-file --url --user --token --cacert
+    --permissions --users-file --url --user --token --cacert --http
 
 # Prints the command path typed so far ("", "job", "job submit"), then the number of
 # positional arguments after it; prints "--" instead when the job's own arguments began.
@@ -235,6 +235,8 @@ complete -c sjs -n '__sjs_at "daemon"' -a status -d 'Is sjsd running?'
 complete -c sjs -n '__sjs_at "daemon"' -a restart -d 'Stop sjsd, then start it'
 complete -c sjs -n '__sjs_at "daemon stop"' -l wait -x -d 'Give up waiting after SECONDS'
 complete -c sjs -n '__sjs_at "daemon restart"' -l wait -x -d 'Give up waiting for the stop after SECONDS'
+complete -c sjs -n '__sjs_at "daemon start"' -l http -x -d 'Also serve the HTTP API on ADDR[:PORT]'
+complete -c sjs -n '__sjs_at "daemon restart"' -l http -x -d 'Serve the HTTP API on ADDR[:PORT] after the restart'
 
 # user
 complete -c sjs -n '__sjs_at "user"' -a add -d 'Add a user with a password and permissions'

@@ -46,7 +46,7 @@ int parse_daemon_args(int argc, char** argv, DaemonConfig& config) {
   app.add_option("--log-level", config.log_level_flag, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_option("--http", config.http_listen_flag,
-                 "Serve the HTTP API on ADDR:PORT (e.g. 127.0.0.1:8090, or :8090 for loopback)");
+                 "Serve the HTTP API on ADDR[:PORT] (default port 8090; :PORT = loopback)");
   app.add_flag("--http-allow-public", config.http_allow_public,
                "Allow a non-loopback --http address without authentication (not recommended)");
   app.set_version_flag("--version", std::string("sjsd ") + SJS_VERSION);
@@ -88,10 +88,16 @@ void resolve_runtime_paths(DaemonConfig& config) {
   }
 }
 
-// "ADDR:PORT", ":PORT" or "PORT" -> (address, port); loopback when no address is given.
+// "ADDR:PORT", ":PORT", "PORT" or "ADDR" -> (address, port); loopback when no
+// address is given, port 8090 (spark-jobserver's) when no port is.
 std::pair<std::string, unsigned short> parse_listen(const std::string& listen) {
   std::string addr = "127.0.0.1", port = listen;
   auto colon = listen.rfind(':');
+  const bool bare_ipv6 = listen.find(':') != colon;  // "::1" without brackets or port
+  if (!listen.empty() && listen.find_first_not_of("0123456789") != std::string::npos &&
+      (colon == std::string::npos || (bare_ipv6 && listen.back() != ']' && listen.front() != '['))) {
+    return {listen, 8090};
+  }
   if (colon != std::string::npos) {
     addr = listen.substr(0, colon);
     port = listen.substr(colon + 1);

@@ -44,20 +44,26 @@ void refuse_remote(const Context& ctx, const char* command) {
                                     ": manage a remote sjsd on its host");
 }
 
-void start(Context& ctx) {
+void start(Context& ctx, const std::string& http) {
   refuse_remote(ctx, "start");
   if (auto c = try_connect(ctx.globals)) {
     auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
     if (ctx.globals.json) return print_json(st);
     info(ctx, "sjsd is already running (pid " + std::to_string(st.pid) + ")");
+    if (!http.empty() && st.http_url.empty()) {
+      info(ctx, "it serves no HTTP: use `sjs daemon restart --http " + http + "`");
+    }
     return;
   }
-  ensure_daemon(ctx.globals, true);
+  std::vector<std::string> sjsd_args;
+  if (!http.empty()) sjsd_args = {"--http", http};
+  ensure_daemon(ctx.globals, true, sjsd_args);
   auto c = try_connect(ctx.globals);
   if (!c) throw Error(ErrorCode::unavailable, "sjsd started but does not answer");
   auto st = c->call(op::k_daemon_status, nlohmann::json::object()).get<DaemonStatusResult>();
   if (ctx.globals.json) return print_json(st);
-  info(ctx, "sjsd started (pid " + std::to_string(st.pid) + ", data in " + st.data_dir + ")");
+  info(ctx, "sjsd started (pid " + std::to_string(st.pid) + ", data in " + st.data_dir +
+                (st.http_url.empty() ? "" : ", HTTP on " + st.http_url) + ")");
 }
 
 // Remote: asks sjsd to stop through the API, then waits until it closes the connection
@@ -112,7 +118,10 @@ void print_daemon_status(Context& ctx, const DaemonStatusResult& st) {
 void add_daemon_commands(CLI::App& app, Context& ctx) {
   auto* d = app.add_subcommand("daemon", "Start, stop and inspect sjsd (no tmux needed)");
   d->require_subcommand(1);
-  d->add_subcommand("start", "Start sjsd in the background if it is not running")->callback([&ctx] { start(ctx); });
+  auto start_http = std::make_shared<std::string>();
+  auto* st = d->add_subcommand("start", "Start sjsd in the background if it is not running");
+  st->add_option("--http", *start_http, "Also serve the HTTP API on ADDR[:PORT] (default port 8090), e.g. 127.0.0.1:8090");
+  st->callback([&ctx, start_http] { start(ctx, *start_http); });
 
   auto wait_s = std::make_shared<double>(60);
   auto* sp = d->add_subcommand("stop", "Stop sjsd gracefully and wait until it has exited");
@@ -150,11 +159,13 @@ void add_daemon_commands(CLI::App& app, Context& ctx) {
 
   auto rwait = std::make_shared<double>(60);
   auto* rs = d->add_subcommand("restart", "Stop sjsd gracefully, then start it again");
+  auto restart_http = std::make_shared<std::string>();
   rs->add_option("--wait", *rwait, "Give up waiting for the stop after SECONDS (default 60)");
-  rs->callback([&ctx, rwait] {
+  rs->add_option("--http", *restart_http, "Serve the HTTP API on ADDR[:PORT] after the restart (default port 8090)");
+  rs->callback([&ctx, rwait, restart_http] {
     refuse_remote(ctx, "restart");
     stop(ctx, *rwait);
-    start(ctx);
+    start(ctx, *restart_http);
   });
 }
 
