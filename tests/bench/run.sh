@@ -91,3 +91,11 @@ echo
 echo "== 4: sync latency of a trivial jar job, warm and ad-hoc, vs JVM start-up and a bare process"
 # shellcheck disable=SC2086
 "$BUILD/sjs_bench_jvm" $JVM_ARGS
+
+echo
+echo "== 5: HTTP: GET /jobs/<id> and POST /jobs?sync=true from wrk, vs nginx serving a static file"
+if command -v wrk >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1; then
+  if [ -n "$JVM_ARGS" ]; then sh "$ROOT/tests/bench/bench_http.sh" "$BUILD" 3; else sh "$ROOT/tests/bench/bench_http.sh" "$BUILD"; fi
+else
+  echo "skipped: wrk and nginx are not installed (run scripts/install-bench-deps.sh)"
+fi

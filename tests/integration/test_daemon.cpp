@@ -455,3 +455,26 @@ TEST_CASE("retention.max-age-days removes finished jobs once they are older than
   CHECK(!std::filesystem::exists(sb.home() + "/logs/" + id + ".log"));
   CHECK(sb.sjs({"binary", "list"}).out.find("quick") != std::string::npos);  // binaries are not subject to it
 }
+
+TEST_CASE("sjs daemon start --http serves the HTTP API, status shows its URL and sjsd.url holds it", "[daemon]") {
+  Sandbox sb;
+  auto r = sb.sjs({"daemon", "start", "--http", "127.0.0.1:0"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("HTTP on http://127.0.0.1:") != std::string::npos);
+  auto st = sb.sjs_json({"daemon", "status"});
+  REQUIRE(st.exit_code == 0);
+  const std::string url = st.json().value("http_url", "");
+  REQUIRE(url.rfind("http://127.0.0.1:", 0) == 0);
+  CHECK(trim(sjs::test::read_all(sb.home() + "/sjsd.url")) == url);
+  auto curl = run_process({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url + "/healthz"});
+  CHECK(curl.out == "200");
+
+  // Without --http the daemon serves no HTTP, and status says so.
+  Sandbox plain;
+  plain.start_daemon();
+  auto st2 = plain.sjs_json({"daemon", "status"});
+  REQUIRE(st2.exit_code == 0);
+  CHECK(st2.json().value("http_url", "x").empty());
+  CHECK(::access((plain.home() + "/sjsd.url").c_str(), F_OK) != 0);
+}
