@@ -35,8 +35,11 @@ URL=$(cat "$SJS_HOME/sjsd.url")
 JOB=$("$BUILD/sjs" job submit ex sjs.examples.HelloWorld --context warm)
 "$BUILD/sjs" -q job wait "$JOB" >/dev/null
 
-# nginx: one small static file, no logs, on a free loopback port.
+# nginx: one small static file, no logs, on a free loopback port. Its workers run
+# as an unprivileged user: the file and the dirs above it must be readable to them.
 head -c 300 /dev/urandom | base64 > "$TMP/www/small.txt"
+chmod 755 "$TMP" "$TMP/www"
+chmod 644 "$TMP/www/small.txt"
 NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$TMP/nginx/nginx.conf" <<CONF
 worker_processes auto;
@@ -75,6 +78,10 @@ echo "http: wrk, $THREADS threads, $CONNS connections, ${SECS} s per row, loopba
 echo
 printf '%-58s %12s %10s %10s %8s\n' "benchmark" "requests/s" "median" "p99" "errors"
 row() { printf '%-58s %12s %10s %10s %8s\n' "$1" $2; }
+if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NPORT/small.txt")" != 200 ]; then
+  echo "bench_http: nginx does not serve the file (see $TMP/nginx/error.log)" >&2
+  exit 1
+fi
 NGINX_ROW=$(measure "http://127.0.0.1:$NPORT/small.txt")
 GET_ROW=$(measure "$URL/jobs/$JOB")
 POST_ROW=$(measure -s "$TMP/post.lua" "$URL/jobs?appName=ex&classPath=sjs.examples.WordCount&context=warm&sync=true")
