@@ -101,20 +101,6 @@ std::string env_or_empty(const char* name) {
   return v ? v : "";
 }
 
-// One line from fd 0, read a byte at a time so that the rest of stdin stays unread.
-std::string read_stdin_line() {
-  std::string line;
-  char c;
-  for (;;) {
-    ssize_t n = ::read(STDIN_FILENO, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || c == '\n') break;
-    line += c;
-  }
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
 // The password of --user: --password-stdin, else $SJS_PASSWORD, else asked on the terminal.
 std::string password_for(const Globals& g) {
   if (g.password_stdin) return read_stdin_line();
@@ -123,19 +109,7 @@ std::string password_for(const Globals& g) {
     throw Error(ErrorCode::usage, "--user " + g.user + " needs a password: set SJS_PASSWORD, or pass --password-stdin "
                                   "and the password as the first line of stdin");
   }
-  // Echo goes off before the prompt shows: what is typed once it shows is never echoed.
-  termios old{};
-  const bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
-  if (tty) {
-    termios quiet = old;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-  }
-  std::cerr << "Password for " << g.user << " at " << g.url << ": " << std::flush;
-  std::string password = read_stdin_line();
-  if (tty) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-  std::cerr << "\n";
-  return password;
+  return prompt_hidden("Password for " + g.user + " at " + g.url + ": ");
 }
 
 std::unique_ptr<Transport> connect_http(const Globals& g) {

@@ -67,6 +67,11 @@ std::string job_duration(const JobInfo& job);
 int report_outcome(Context& ctx, const JobResult& r);
 int outcome_exit_code(const JobInfo& job);
 
+// One line from fd 0, read a byte at a time so that the rest of stdin stays unread.
+std::string read_stdin_line();
+// Prints `prompt` on stderr and reads a line from the terminal without echo.
+std::string prompt_hidden(const std::string& prompt);
+
 int run(int argc, char** argv);
 
 }  // namespace sjs::cli

@@ -1,4 +1,7 @@
+#include <cerrno>
 #include <cstdio>
+#include <termios.h>
+#include <unistd.h>
 #include <ctime>
 #include <iostream>
 
@@ -93,6 +96,36 @@ int report_outcome(Context& ctx, const JobResult& r) {
     }
   }
   return code;
+}
+
+// One line from fd 0, read a byte at a time so that the rest of stdin stays unread.
+std::string read_stdin_line() {
+  std::string line;
+  char c;
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    line += c;
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+std::string prompt_hidden(const std::string& prompt) {
+  // Echo goes off before the prompt shows: what is typed once it shows is never echoed.
+  termios old{};
+  const bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
+  if (tty) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::cerr << prompt << std::flush;
+  std::string line = read_stdin_line();
+  if (tty) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  std::cerr << "\n";
+  return line;
 }
 
 }  // namespace sjs::cli

@@ -54,33 +54,10 @@ class FileLock {
   int m_fd = -1;
 };
 
-std::string read_line_stdin() {
-  std::string line;
-  if (!std::getline(std::cin, line) && line.empty()) return "";
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
-// Reads a line from the terminal on stdin without echoing it.
-std::string prompt_hidden(const std::string& prompt) {
-  std::cerr << prompt << std::flush;
-  termios old{};
-  const bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
-  if (tty) {
-    termios quiet = old;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-  }
-  std::string line = read_line_stdin();
-  if (tty) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-  std::cerr << "\n";
-  return line;
-}
-
 std::string read_password(bool from_stdin) {
   std::string password;
   if (from_stdin) {
-    password = read_line_stdin();
+    password = read_stdin_line();
   } else {
     if (!::isatty(STDIN_FILENO)) {
       throw Error(ErrorCode::usage,
