@@ -559,8 +559,19 @@ void Service::context_objects(const std::string& name, Reply<nlohmann::json> rep
 JobInfo Service::find_job(const std::string& id) const {
   auto it = m_live.find(id);
   if (it != m_live.end()) return it->second->info;
-  if (auto j = m_store.get_job(id)) return *j;
+  // A final job never changes again (until retention removes it): clients that
+  // poll one are answered from memory, not from an LMDB read and a JSON parse.
+  if (auto c = m_final_jobs.find(id); c != m_final_jobs.end()) return c->second;
+  if (auto j = m_store.get_job(id)) {
+    if (is_final_job_state(j->state)) remember_final(*j);
+    return *j;
+  }
   throw Error(ErrorCode::not_found, "no such job ID " + id + " (see: sjs job list)");
+}
+
+void Service::remember_final(const JobInfo& job) const {
+  if (m_final_jobs.size() >= k_final_cache_size) m_final_jobs.clear();  // crude bound; refills from hot reads
+  m_final_jobs[job.id] = job;
 }
 
 JobResult Service::result_for(const JobInfo& job, bool with_result) const {
@@ -1054,7 +1065,10 @@ void Service::run_retention() {
   policy.max_jobs = m_config.retention_max_jobs;
   policy.max_age_ms = static_cast<std::int64_t>(m_config.retention_max_age_days * 86400.0 * 1000.0);
   m_store.apply_retention(policy, [this](std::vector<std::string> removed) {
-    for (const auto& id : removed) ::unlink(log_path(id).c_str());
+    for (const auto& id : removed) {
+      ::unlink(log_path(id).c_str());
+      m_final_jobs.erase(id);
+    }
     if (!removed.empty()) spdlog::info("retention removed {} finished job(s)", removed.size());
   });
   if (m_shutting_down) return;

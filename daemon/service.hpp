@@ -99,6 +99,7 @@ class Service : public JobSink {
   };
 
   JobInfo find_job(const std::string& id) const;  // live or stored; throws not_found
+  void remember_final(const JobInfo& job) const;
   BinaryInfo latest_binary(const std::string& name) const;
   RuntimeOptions runtime_options(const std::string& context) const;
   void start_runtime(Context& ctx, std::function<void(const std::string& error)> done);
@@ -131,6 +132,8 @@ class Service : public JobSink {
   std::unordered_map<std::string, std::string> m_pending_keys;     // idempotency key -> job id, until committed
   std::unordered_map<std::string, int> m_reserved_versions;        // binary name -> last version handed out
   mutable std::unordered_map<std::string, BinaryInfo> m_latest_binaries;  // cache of committed newest versions
+  static constexpr std::size_t k_final_cache_size = 4096;
+  mutable std::unordered_map<std::string, JobInfo> m_final_jobs;          // cache of committed final jobs
   Scheduler m_adhoc;                                               // gates ad-hoc jobs
   std::uint64_t m_seq = 0;
   std::int64_t m_started_ms = 0;

@@ -131,7 +131,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
     res->body() = std::move(response.body);
     res->prepare_payload();
     auto self = this->shared_from_this();
-    beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(60));
+    beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(60));  // a client that stops reading
     http::async_write(m_stream, *res, [self, res](beast::error_code ec, std::size_t) {
       self->cleanup_upload();
       if (ec) return self->close();
