@@ -9,6 +9,7 @@
 #include <fstream>
 #include <poll.h>
 #include <spawn.h>
+#include <sstream>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +21,24 @@
 extern char** environ;
 
 namespace sjs::test {
+
+std::map<std::string, std::string> last_header_block(const std::string& raw) {
+  std::map<std::string, std::string> headers;
+  auto block = raw.rfind("HTTP/1.1 ");
+  std::istringstream lines(block == std::string::npos ? raw : raw.substr(block));
+  std::string line;
+  std::getline(lines, line);  // the status line
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto start = line.find_first_not_of(' ', colon + 1);
+    headers[name] = start == std::string::npos ? "" : line.substr(start);
+  }
+  return headers;
+}
 
 const char* const k_sjs = SJS_BIN;
 const char* const k_sjsd = SJSD_BIN;

@@ -88,6 +88,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0);
 
 // The file's bytes, or what could be read of them ("" if it vanished: /proc entries do).
 std::string read_all(const std::string& path);
+// The headers of the last response in `raw` (curl -D output; a 100 Continue may
+// come first), names lower-cased.
+std::map<std::string, std::string> last_header_block(const std::string& raw);
 // `s` cut at each NUL (the form of /proc/PID/cmdline and /proc/PID/environ).
 std::vector<std::string> split_nul(const std::string& s);
 // The pids of all processes (the numeric entries of /proc).

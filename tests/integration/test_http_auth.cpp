@@ -53,20 +53,7 @@ Reply curl(const Sandbox& sb, const std::string& url, std::vector<std::string> a
   reply.curl_exit = r.exit_code;
   reply.status = r.out.empty() ? 0 : std::atoi(r.out.c_str());
   reply.body = read_all(body);
-  std::string h = read_all(head);
-  auto block = h.rfind("HTTP/1.1 ");
-  std::istringstream lines(block == std::string::npos ? h : h.substr(block));
-  std::string line;
-  std::getline(lines, line);
-  while (std::getline(lines, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto start = line.find_first_not_of(' ', colon + 1);
-    reply.headers[name] = start == std::string::npos ? "" : line.substr(start);
-  }
+  for (auto& [name, value] : last_header_block(read_all(head))) reply.headers[name] = value;
   return reply;
 }
 

@@ -96,20 +96,7 @@ class HttpSandbox {
     HttpReply reply;
     reply.status = std::stoi(r.out);
     reply.body = read_all(body_file);
-    // The last header block (a 100 Continue may come first).
-    std::string head = read_all(head_file);
-    auto block = head.rfind("HTTP/1.1 ");
-    std::istringstream lines(block == std::string::npos ? head : head.substr(block));
-    std::string line;
-    std::getline(lines, line);
-    while (std::getline(lines, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string name = line.substr(0, colon);
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      reply.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
-    }
+    for (auto& [name, value] : last_header_block(read_all(head_file))) reply.headers[name] = value;
     return reply;
   }
   HttpReply get(const std::string& target) const { return request("GET", target); }
