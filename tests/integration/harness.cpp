@@ -50,16 +50,18 @@ nlohmann::json RunResult::json() const {
   return j;
 }
 
-RunResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                      const std::string& stdin_text, double timeout_s) {
-  int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe");
+int spawn_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                  const void* file_actions, bool clean_env) {
   std::vector<std::string> env_s;
-  for (char** e = environ; *e; ++e) {
-    std::string kv = *e;
-    auto key = kv.substr(0, kv.find('='));
-    if (env.count(key) || key.rfind("SJS_", 0) == 0 || key == "XDG_RUNTIME_DIR") continue;
-    env_s.push_back(kv);
+  if (clean_env) {
+    env_s.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
+  } else {
+    for (char** e = environ; *e; ++e) {
+      std::string kv = *e;
+      auto key = kv.substr(0, kv.find('='));
+      if (env.count(key) || key.rfind("SJS_", 0) == 0 || key == "XDG_RUNTIME_DIR") continue;
+      env_s.push_back(kv);
+    }
   }
   for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
   std::vector<char*> av, ev;
@@ -67,23 +69,52 @@ RunResult run_process(const std::vector<std::string>& argv, const std::map<std::
   av.push_back(nullptr);
   for (auto& e : env_s) ev.push_back(e.data());
   ev.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, av[0], static_cast<const posix_spawn_file_actions_t*>(file_actions), &attr, av.data(),
+                         ev.data());
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw std::runtime_error(std::string("cannot run ") + argv[0] + ": " + std::strerror(rc));
+  return pid;
+}
+
+RunResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                      const std::string& stdin_text, double timeout_s) {
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe");
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  pid_t pid;
-  int rc = ::posix_spawn(&pid, av[0], &fa, nullptr, av.data(), ev.data());
+  pid_t pid = -1;
+  std::string failure;
+  try {
+    pid = spawn_process(argv, env, &fa);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
   posix_spawn_file_actions_destroy(&fa);
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
-  if (rc != 0) throw std::runtime_error(std::string("cannot run ") + argv[0] + ": " + std::strerror(rc));
-  if (!stdin_text.empty()) {
-    ssize_t n = ::write(in[1], stdin_text.data(), stdin_text.size());
-    (void)n;
+  if (!failure.empty()) {
+    for (int fd : {in[1], out[0], err[0]}) ::close(fd);
+    throw std::runtime_error(failure);
   }
-  ::close(in[1]);
+  // stdin is fed from the same loop that drains stdout and stderr: a child that exits without reading
+  // it (a usage error, say) gives EPIPE, not a SIGPIPE that kills the test, and a large input cannot
+  // deadlock against a child blocked on a full stdout pipe.
+  std::size_t in_off = 0;
+  bool in_open = !stdin_text.empty();
+  if (in_open) ::fcntl(in[1], F_SETFL, ::fcntl(in[1], F_GETFL) | O_NONBLOCK);
+  else ::close(in[1]);
   RunResult r;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
   bool out_open = true, err_open = true, timed_out = false;
@@ -95,10 +126,19 @@ RunResult run_process(const std::vector<std::string>& argv, const std::map<std::
       ::kill(pid, SIGKILL);
       break;
     }
-    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
     if (!out_open) fds[0].fd = -1;
     if (!err_open) fds[1].fd = -1;
-    if (::poll(fds, 2, static_cast<int>(std::min<long>(left, 1000))) < 0 && errno != EINTR) break;
+    if (!in_open) fds[2].fd = -1;
+    if (::poll(fds, 3, static_cast<int>(std::min<long>(left, 1000))) < 0 && errno != EINTR) break;
+    if (in_open && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t n = ::write(in[1], stdin_text.data() + in_off, stdin_text.size() - in_off);
+      if (n > 0) in_off += static_cast<std::size_t>(n);
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || in_off == stdin_text.size()) {
+        ::close(in[1]);
+        in_open = false;
+      }
+    }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
@@ -109,6 +149,7 @@ RunResult run_process(const std::vector<std::string>& argv, const std::map<std::
       }
     }
   }
+  if (in_open) ::close(in[1]);
   ::close(out[0]);
   ::close(err[0]);
   int status = 0;

@@ -19,6 +19,12 @@ struct RunResult {
   nlohmann::json json() const;  // stdout parsed as JSON (throws with the text if it is not)
 };
 
+// Starts argv (argv[0] is a path) with the file actions given, SIGPIPE at its default (as from a
+// shell, whatever the test binary ignores) and the environment: this process's own without SJS_*
+// and XDG_RUNTIME_DIR, or with `clean_env` only PATH; then `env` on top. Throws if it cannot start.
+int spawn_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                  const void* file_actions, bool clean_env = false);
+
 // Runs argv (argv[0] is a path) with extra environment, optional stdin text,
 // and a wall-clock limit (the process is killed past it and exit_code = -1).
 RunResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},

@@ -128,23 +128,20 @@ class Child {
   Child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
     int out[2];
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-    std::vector<std::string> env_s = {"PATH=/usr/local/bin:/usr/bin:/bin"};
-    for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-    std::vector<char*> av, ev;
-    for (auto& a : const_cast<std::vector<std::string>&>(argv)) av.push_back(a.data());
-    av.push_back(nullptr);
-    for (auto& e : env_s) ev.push_back(e.data());
-    ev.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    int rc = ::posix_spawn(&m_pid, av[0], &fa, nullptr, av.data(), ev.data());
+    try {
+      m_pid = spawn_process(argv, env, &fa, /*clean_env=*/true);
+    } catch (...) {
+      m_pid = -1;
+    }
     posix_spawn_file_actions_destroy(&fa);
     ::close(out[1]);
     m_fd = out[0];
-    REQUIRE(rc == 0);
+    REQUIRE(m_pid > 0);
   }
   ~Child() {
     if (m_fd >= 0) ::close(m_fd);
@@ -199,22 +196,19 @@ std::pair<int, std::string> run_on_tty(const std::vector<std::string>& argv, con
   REQUIRE(::grantpt(master) == 0);
   REQUIRE(::unlockpt(master) == 0);
   const std::string slave = ::ptsname(master);
-  std::vector<std::string> env_s = {"PATH=/usr/local/bin:/usr/bin:/bin"};
-  for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-  std::vector<char*> av, ev;
-  for (auto& a : const_cast<std::vector<std::string>&>(argv)) av.push_back(a.data());
-  av.push_back(nullptr);
-  for (auto& e : env_s) ev.push_back(e.data());
-  ev.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, slave.c_str(), O_RDWR | O_NOCTTY, 0);
   posix_spawn_file_actions_adddup2(&fa, 0, 1);
   posix_spawn_file_actions_adddup2(&fa, 0, 2);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, av[0], &fa, nullptr, av.data(), ev.data());
+  try {
+    pid = spawn_process(argv, env, &fa, /*clean_env=*/true);
+  } catch (...) {
+    pid = -1;
+  }
   posix_spawn_file_actions_destroy(&fa);
-  REQUIRE(rc == 0);
+  REQUIRE(pid > 0);
   std::string out;
   bool answered = false;
   const auto t0 = std::chrono::steady_clock::now();
