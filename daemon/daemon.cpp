@@ -141,10 +141,11 @@ std::unique_ptr<HttpServer> make_http_server(asio::io_context& io, Service& serv
   }
   // Served on a public address because users exist: should the file lose them all, nobody gets in.
   ao.required = public_address && !config.http_allow_public;
-  auto authenticator = std::make_shared<Authenticator>(ao);
+  auto authenticator = std::make_shared<Authenticator>(io, ao);
   authenticator->load();  // a malformed users file stops the start, with its message
-  HttpAuthenticator auth = [authenticator](HttpRequest& req, HttpResponder& r) {
-    return authenticator->authenticate(req, r);
+  HttpAuthenticator auth = [authenticator](HttpRequest& req, std::shared_ptr<HttpResponder> r,
+                                           std::function<void()> proceed) {
+    authenticator->authenticate(req, std::move(r), std::move(proceed));
   };
 
   // Metrics: job start/end from the service, every response from the server; CORS headers on every response.

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iterator>
 
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
@@ -60,8 +61,13 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-Authenticator::Authenticator(AuthOptions options) : m_options(std::move(options)) {
+Authenticator::Authenticator(boost::asio::io_context& io, AuthOptions options) : m_io(io), m_options(std::move(options)) {
   m_dummy = users::hash_password(users::random_hex(16));
+}
+
+Authenticator::~Authenticator() {
+  m_checker.stop();
+  m_checker.join();
 }
 
 Authenticator::FileId Authenticator::file_id() const {
@@ -104,50 +110,90 @@ void Authenticator::maybe_reload() {
   m_verified.clear();
 }
 
-const users::User* Authenticator::check_basic(const std::string& encoded, std::string& why) {
+void Authenticator::check_basic(const std::string& encoded, Waiter waiter) {
   std::string decoded;
   if (!base64_decode(trim(encoded), decoded)) {
-    why = "malformed Basic credentials";
-    return nullptr;
+    return unauthorized(*waiter.request, *waiter.responder, "malformed Basic credentials");
   }
   const auto colon = decoded.find(':');
   if (colon == std::string::npos) {
-    why = "malformed Basic credentials (no ':')";
-    return nullptr;
+    return unauthorized(*waiter.request, *waiter.responder, "malformed Basic credentials (no ':')");
   }
-  const std::string name = decoded.substr(0, colon);
-  const std::string password = decoded.substr(colon + 1);
+  std::string name = decoded.substr(0, colon);
+  std::string password = decoded.substr(colon + 1);
   auto it = m_users.users.find(name);
   const users::PasswordHash& stored = it == m_users.users.end() ? m_dummy : it->second.password;
-  // A cached success skips PBKDF2 (about 30 ms): keep-alive clients and load tests stay fast.
+  // A cached success skips PBKDF2: keep-alive clients and load tests stay fast.
   std::string key = name;
   key.push_back('\0');
   key += password;
   key.push_back('\0');
   key += stored.salt;
   key = users::sha256_hex(key);
-  const auto now = Clock::now();
   if (it != m_users.users.end()) {
     auto cached = m_verified.find(key);
     if (cached != m_verified.end()) {
-      if (cached->second > now) return &it->second;
+      if (cached->second > Clock::now()) {
+        admit(it->second, waiter);
+        return waiter.proceed();
+      }
       m_verified.erase(cached);
     }
   }
-  const bool ok = users::verify_password(stored, password);
-  if (!ok || it == m_users.users.end()) {
-    why = "wrong user name or password";
-    return nullptr;
+  auto running = m_checks.find(key);
+  if (running != m_checks.end()) {  // the same credentials are being checked: share that answer
+    running->second.push_back(std::move(waiter));
+    return;
   }
-  if (m_verified.size() >= k_max_cached) {
-    for (auto i = m_verified.begin(); i != m_verified.end();) i = i->second <= now ? m_verified.erase(i) : std::next(i);
-    if (m_verified.size() >= k_max_cached) m_verified.clear();
+  if (m_checks.size() >= k_max_checks) {
+    spdlog::warn("http {} {} from {}: 503 ({} password checks in flight)", waiter.request->method,
+                 waiter.request->path, waiter.request->remote, m_checks.size());
+    HttpResponse r;
+    r.status = 503;
+    r.headers.emplace_back("Retry-After", "1");
+    r.body = nlohmann::json{{"status", "ERROR"},
+                            {"result", "too many password checks in progress: retry in a moment, or use a bearer "
+                                       "token (sjs user token)"}}
+                 .dump();
+    return waiter.responder->send(std::move(r));
   }
-  m_verified[key] = now + std::chrono::milliseconds(static_cast<std::int64_t>(m_options.cache_seconds * 1000));
-  return &it->second;
+  m_checks[key].push_back(std::move(waiter));
+  // The checker holds no strong reference: the Authenticator is only ever destroyed on the core thread.
+  std::weak_ptr<Authenticator> weak = shared_from_this();
+  boost::asio::post(m_checker, [weak, &io = m_io, key, name, password, stored] {
+    const bool ok = users::verify_password(stored, password);
+    boost::asio::post(io, [weak, key, name, salt = stored.salt, ok] {
+      if (auto self = weak.lock()) self->finish_basic(key, name, salt, ok);
+    });
+  });
 }
 
-const users::User* Authenticator::check_bearer(const std::string& token, std::string& why) {
+void Authenticator::finish_basic(const std::string& key, const std::string& name, const std::string& salt, bool ok) {
+  auto node = m_checks.extract(key);
+  if (node.empty()) return;
+  // The users file may have been reloaded meanwhile: the user must still be there, with the same salt.
+  auto it = m_users.users.find(name);
+  const bool good = ok && it != m_users.users.end() && it->second.password.salt == salt;
+  if (good) {
+    const auto now = Clock::now();
+    if (m_verified.size() >= k_max_cached) {
+      for (auto i = m_verified.begin(); i != m_verified.end();) i = i->second <= now ? m_verified.erase(i) : std::next(i);
+      if (m_verified.size() >= k_max_cached) m_verified.clear();
+    }
+    m_verified[key] = now + std::chrono::milliseconds(static_cast<std::int64_t>(m_options.cache_seconds * 1000));
+  }
+  for (auto& waiter : node.mapped()) {
+    if (!waiter.responder->open()) continue;  // the client went away meanwhile
+    if (good) {
+      admit(it->second, waiter);
+      waiter.proceed();
+    } else {
+      unauthorized(*waiter.request, *waiter.responder, "wrong user name or password");
+    }
+  }
+}
+
+const users::User* Authenticator::check_bearer(const std::string& token) const {
   const std::string digest = users::sha256_hex(trim(token));
   const users::User* found = nullptr;
   // Every stored token is compared, in constant time each.
@@ -156,8 +202,12 @@ const users::User* Authenticator::check_bearer(const std::string& token, std::st
       if (users::equal_constant_time(t.sha256, digest) && !found) found = &user;
     }
   }
-  if (!found) why = "unknown or revoked token";
   return found;
+}
+
+void Authenticator::admit(const users::User& user, Waiter& waiter) {
+  waiter.request->user = user.name;
+  waiter.request->permissions.insert(user.permissions.begin(), user.permissions.end());
 }
 
 void Authenticator::unauthorized(const HttpRequest& request, HttpResponder& responder, const std::string& why) const {
@@ -175,46 +225,38 @@ void Authenticator::unauthorized(const HttpRequest& request, HttpResponder& resp
   responder.send(std::move(r));
 }
 
-bool Authenticator::authenticate(HttpRequest& request, HttpResponder& responder) {
+void Authenticator::authenticate(HttpRequest& request, std::shared_ptr<HttpResponder> responder,
+                                 std::function<void()> proceed) {
   // The health check is never behind auth.
-  if (request.segments.size() == 1 && request.segments[0] == "healthz") return true;
+  if (request.segments.size() == 1 && request.segments[0] == "healthz") return proceed();
   // CORS preflights carry no credentials; the routes answer them.
   if (m_options.cors && request.method == "OPTIONS" && !request.header("access-control-request-method").empty()) {
-    return true;
+    return proceed();
   }
   maybe_reload();
   if (!has_users()) {
-    if (!m_options.required) return true;  // auth off: any credentials sent are ignored
+    if (!m_options.required) return proceed();  // auth off: any credentials sent are ignored
     request.auth_enabled = true;
-    unauthorized(request, responder, "no users are configured (sjs user add)");
-    return false;
+    return unauthorized(request, *responder, "no users are configured (sjs user add)");
   }
   request.auth_enabled = true;
   request.permissions.clear();
   const std::string header = request.header("authorization");
-  if (header.empty()) {
-    unauthorized(request, responder, "no credentials");
-    return false;
-  }
+  if (header.empty()) return unauthorized(request, *responder, "no credentials");
   const auto space = header.find(' ');
   const std::string scheme = lower(header.substr(0, space));
   const std::string rest = space == std::string::npos ? "" : header.substr(space + 1);
-  std::string why;
-  const users::User* user = nullptr;
-  if (scheme == "basic") {
-    user = check_basic(rest, why);
-  } else if (scheme == "bearer") {
-    user = check_bearer(rest, why);
-  } else {
-    why = "unsupported authorization scheme \"" + header.substr(0, std::min<std::size_t>(space, 20)) + "\"";
+  Waiter waiter{&request, std::move(responder), std::move(proceed)};
+  if (scheme == "basic") return check_basic(rest, std::move(waiter));
+  if (scheme != "bearer") {
+    return unauthorized(request, *waiter.responder,
+                        "unsupported authorization scheme \"" + header.substr(0, std::min<std::size_t>(space, 20)) +
+                            "\"");
   }
-  if (!user) {
-    unauthorized(request, responder, why);
-    return false;
-  }
-  request.user = user->name;
-  request.permissions.insert(user->permissions.begin(), user->permissions.end());
-  return true;
+  const users::User* user = check_bearer(rest);
+  if (!user) return unauthorized(request, *waiter.responder, "unknown or revoked token");
+  admit(*user, waiter);
+  waiter.proceed();
 }
 
 // ---- CORS ------------------------------------------------------------------------

@@ -9,10 +9,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "http/http_types.hpp"
 #include "http/users.hpp"
@@ -26,16 +31,23 @@ struct AuthOptions {
   double cache_seconds = 300;  // how long a verified (user, password) skips PBKDF2
 };
 
-class Authenticator {
+// Password checks (PBKDF2, about 30 ms each) run on a thread of their own, never on the core
+// thread: a client sending wrong passwords slows nobody else down. Requests with the same
+// credentials share one check; past k_max_checks distinct checks in flight, more are answered 503.
+class Authenticator : public std::enable_shared_from_this<Authenticator> {
  public:
-  explicit Authenticator(AuthOptions options);
+  Authenticator(boost::asio::io_context& io, AuthOptions options);
+  ~Authenticator();
 
   // Reads the users file now; throws Error(bad_request) if it is malformed.
   void load();
   bool has_users() const { return !m_users.users.empty(); }
 
-  // The HttpAuthenticator hook: true to go on to the routes; false once it has answered 401.
-  bool authenticate(HttpRequest& request, HttpResponder& responder);
+  // The HttpAuthenticator hook (http_server.hpp): calls `proceed` (maybe later, on the io_context)
+  // to go on to the routes, or answers 401 / 503 itself.
+  void authenticate(HttpRequest& request, std::shared_ptr<HttpResponder> responder, std::function<void()> proceed);
+
+  static constexpr std::size_t k_max_checks = 64;
 
  private:
   struct FileId {
@@ -49,11 +61,21 @@ class Authenticator {
   };
   FileId file_id() const;
   void maybe_reload();
-  // The user the credentials name, or nullptr; `why` says what was wrong.
-  const users::User* check_basic(const std::string& encoded, std::string& why);
-  const users::User* check_bearer(const std::string& token, std::string& why);
+  struct Waiter {
+    HttpRequest* request;  // the session's, kept alive by `responder`
+    std::shared_ptr<HttpResponder> responder;
+    std::function<void()> proceed;
+  };
+  // Basic credentials: admitted from the cache, or checked on m_checker (finish_basic answers).
+  void check_basic(const std::string& encoded, Waiter waiter);
+  void finish_basic(const std::string& key, const std::string& name, const std::string& salt, bool ok);
+  // The user a bearer token belongs to, or nullptr.
+  const users::User* check_bearer(const std::string& token) const;
+  static void admit(const users::User& user, Waiter& waiter);
   void unauthorized(const HttpRequest& request, HttpResponder& responder, const std::string& why) const;
 
+
+  boost::asio::io_context& m_io;
   AuthOptions m_options;
   users::UsersFile m_users;
   FileId m_file;
@@ -61,6 +83,9 @@ class Authenticator {
   // SHA-256 of (user, password, salt) -> when the verification expires. Only successes.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> m_verified;
   users::PasswordHash m_dummy;  // verified against for unknown users: the same cost as a wrong password
+  // Password checks in flight: key (as in m_verified) -> the requests waiting for it.
+  std::unordered_map<std::string, std::vector<Waiter>> m_checks;
+  boost::asio::thread_pool m_checker{1};
 };
 
 // CORS (`http.cors-origin`): "" = off, "*" = any origin, else a comma-separated list of origins.

@@ -127,7 +127,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
     res->set(http::field::content_type, response.content_type);
     if (m_server.options.on_response) m_server.options.on_response(m_request, response.status, response.headers);
     for (const auto& [k, v] : response.headers) res->set(k, v);
-    res->keep_alive(m_keep_alive);
+    res->keep_alive(m_keep_alive && !m_body_unread);
     res->body() = std::move(response.body);
     res->prepare_payload();
     auto self = this->shared_from_this();
@@ -256,7 +256,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
       m_request.method = override_method;
     }
     if (m_request.path.find('\0') != std::string::npos) return reject(400, "the path may not contain a NUL byte");
-    if (h[http::field::expect] == "100-continue") {
+    // Until its body is read, an answer closes the connection: the unread body would be taken for the
+    // next request.
+    m_body_unread = !m_header_parser->is_done();
+    if (!m_server.auth) return after_auth();
+    // Credentials are checked before the body is read: an unauthenticated upload is refused at its
+    // header, and nothing of it is stored.
+    auto self = this->shared_from_this();
+    m_server.auth(m_request, self, [self] { self->after_auth(); });
+  }
+
+  void after_auth() {
+    if (m_closed) return;
+    if (m_header_parser->get()[http::field::expect] == "100-continue") {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
       auto self = this->shared_from_this();
       http::async_write(m_stream, *cont, [self, cont](beast::error_code ec, std::size_t) {
@@ -312,9 +324,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
   }
 
   void dispatch() {
+    m_body_unread = false;
     beast::get_lowest_layer(m_stream).expires_never();  // a sync job may take as long as its own timeout
     auto self = this->shared_from_this();
-    if (m_server.auth && !m_server.auth(m_request, *this)) return;
     try {
       m_server.router(m_request, self);
     } catch (const std::exception& e) {
@@ -357,6 +369,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
   HttpRequest m_request;
   std::string m_upload;
   bool m_keep_alive = true;
+  bool m_body_unread = false;
   bool m_closed = false;
   bool m_answered = false;
   bool m_streaming = false;

@@ -32,8 +32,11 @@ struct HttpOptions {
       on_response;
 };
 
-// Decides whether a request may go on: fills request.user, or answers it (401).
-using HttpAuthenticator = std::function<bool(HttpRequest& request, HttpResponder& responder)>;
+// Decides, from the request's header alone (before any body is read), whether it may go on: fills
+// request.user and calls `proceed`, at once or later on the io_context (a password check runs on
+// another thread), or answers the request itself (401) and never calls `proceed`.
+using HttpAuthenticator = std::function<void(HttpRequest& request, std::shared_ptr<HttpResponder> responder,
+                                             std::function<void()> proceed)>;
 // Answers a request.
 using HttpRouter = std::function<void(const HttpRequest& request, std::shared_ptr<HttpResponder> responder)>;
 

@@ -25,6 +25,13 @@ struct RunResult {
 int spawn_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                   const void* file_actions, bool clean_env = false);
 
+// Sends `bytes` to 127.0.0.1:port over a raw TCP socket (for requests curl will not send);
+// half-closes the connection if asked; returns all it reads until the server closes (or
+// `timeout_s` passes without a byte).
+std::string raw_exchange(int port, const std::string& bytes, bool half_close, double timeout_s = 10);
+// The status code of a raw HTTP/1.1 response, 0 if it is not one.
+int raw_status(const std::string& response);
+
 // Runs argv (argv[0] is a path) with extra environment, optional stdin text,
 // and a wall-clock limit (the process is killed past it and exit_code = -1).
 RunResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},

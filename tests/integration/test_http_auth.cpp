@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -202,6 +203,62 @@ TEST_CASE(
   add_user(sb, "uploader", "pw-up", "binaries:upload");
   CHECK(eventually([&] { return curl(sb, url + "/metrics", {"-u", "uploader:pw-up"}).status == 403; }, 10));
   CHECK(curl(sb, url + "/metrics", reader).status == 200);
+}
+
+TEST_CASE("HTTP credentials are checked from the header: an unauthenticated upload is refused before its body is "
+          "sent, and a burst of first-time Basic logins all get in",
+          "[http-auth]") {
+  Sandbox sb(k_http_conf);
+  add_user(sb, "ann", "pw-ann", "*");
+  add_user(sb, "bob", "pw-bob", "data");
+  const std::string url = start_http(sb);
+  const int port = std::stoi(url.substr(url.rfind(':') + 1));
+
+  // A header that promises 100 MB, and no body at all: the 401 comes without waiting for it, and
+  // closes the connection (the unread body cannot be taken for a next request).
+  const std::string upload = "POST /binaries/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/java-archive\r\n"
+                             "Content-Length: 100000000\r\n";
+  for (const std::string& credentials : {std::string(), std::string("Authorization: Basic YW5uOm5vcGU=\r\n")}) {
+    auto reply = raw_exchange(port, upload + credentials + "\r\n", false, 20);
+    INFO(reply);
+    CHECK(raw_status(reply) == 401);
+    CHECK(reply.find("Connection: close") != std::string::npos);
+  }
+  // With Expect: 100-continue, a client is told 401 instead of "go on".
+  auto expecting = raw_exchange(port, upload + "Expect: 100-continue\r\n\r\n", false, 20);
+  CHECK(raw_status(expecting) == 401);
+  CHECK(expecting.find("100 Continue") == std::string::npos);
+  std::size_t stored = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(sb.home() + "/uploads")) {
+    (void)entry;
+    ++stored;
+  }
+  CHECK(stored == 0);
+
+  // 12 parallel connections log in as bob for the first time (the password checks run off the
+  // core thread, and the same credentials share one check): every one gets in.
+  auto burst = [&](const std::string& user_password) {
+    std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "-Z", "--parallel-max", "12", "--max-time", "60",
+                                     "-u", user_password, "-w", "%{http_code}\n"};
+    for (int i = 0; i < 12; ++i) argv.insert(argv.end(), {"-o", "/dev/null", url + "/data"});
+    auto r = run_process(argv, {}, "", 90);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    std::map<std::string, int> codes;
+    std::istringstream lines(r.out);
+    std::string line;
+    while (std::getline(lines, line)) codes[line]++;
+    return codes;
+  };
+  CHECK(burst("bob:pw-bob") == std::map<std::string, int>{{"200", 12}});
+  CHECK(burst("bob:wrong") == std::map<std::string, int>{{"401", 12}});
+
+  // A large upload with the right password goes through curl's own Expect: 100-continue.
+  const std::string big = sb.write_file("big.bin", std::string(3 << 20, 'x'));
+  auto ok = curl(sb, url + "/data/big", {"-u", "bob:pw-bob", "-X", "POST", "--data-binary", "@" + big});
+  INFO(ok.body);
+  CHECK(ok.status == 200);
+  CHECK(curl(sb, url + "/data", {"-u", "bob:pw-bob"}).js().size() == 1);
 }
 
 TEST_CASE("HTTP users file changes are picked up without a restart, and a malformed file keeps the previous users",

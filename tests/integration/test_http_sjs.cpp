@@ -132,41 +132,6 @@ class HttpSandbox {
 
 // ---- raw sockets, for requests curl will not send ---------------------------------
 
-// Sends `bytes` to 127.0.0.1:port; half-closes the connection if asked; returns all it reads
-// until the server closes (or `timeout_s`).
-std::string raw_exchange(int port, const std::string& bytes, bool half_close, double timeout_s = 10) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  timeval tv{static_cast<time_t>(timeout_s), 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may answer (431, 413) and close before reading it all
-    off += static_cast<std::size_t>(n);
-  }
-  if (half_close) ::shutdown(fd, SHUT_WR);
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
-int raw_status(const std::string& response) {
-  if (response.rfind("HTTP/1.1 ", 0) != 0) return 0;
-  return std::stoi(response.substr(9, 3));
-}
-
 json raw_json(const std::string& response) {
   auto at = response.find("\r\n\r\n");
   return at == std::string::npos ? json() : json::parse(response.substr(at + 4), nullptr, false);
