@@ -206,6 +206,18 @@ void revoke_tokens(Context& ctx, const UserOpts& o) {
 void add_user_commands(CLI::App& app, Context& ctx) {
   auto* user = app.add_subcommand("user", "Manage users of sjsd's HTTP API (its users file; no daemon needed)");
   user->require_subcommand(1);
+  // The users file is on the daemon's machine: over --url there is nothing to edit.
+  CLI::Option* url_flag = app.get_option("--url");
+  user->parse_complete_callback([&ctx, url_flag] {
+    if (url_flag->count() > 0) {
+      throw Error(ErrorCode::usage,
+                  "sjs user edits the users file on the daemon's own machine and does not work over --url: run it "
+                  "there (e.g. ssh HOST sjs user ...)");
+    }
+    if (!ctx.globals.url.empty()) {
+      info(ctx, "note: sjs user edits this machine's users file; $SJS_URL is not used");
+    }
+  });
   const char* file_help = "The users file (default: sjsd.conf's http.users-file, else <data dir>/users.json)";
 
   auto add_o = std::make_shared<UserOpts>();

@@ -321,6 +321,14 @@ TEST_CASE("sjs user: add refuses duplicates and unknown permissions, list shows 
   users = sb.sjs_json({"user", "list"}).json()["users"];
   CHECK(users[0]["tokens"] == 1);
   CHECK(users[0]["permissions"] == json::array({"*"}));
+  // The users file is on the daemon's machine: --url is refused; $SJS_URL is noted and not used.
+  auto over_url = sb.sjs({"--url", "http://127.0.0.1:9", "user", "list"});
+  CHECK(over_url.exit_code == 2);
+  CHECK(over_url.err.find("does not work over --url") != std::string::npos);
+  auto with_env = run_process({k_sjs, "user", "list"}, {{"SJS_HOME", sb.home()}, {"SJS_URL", "http://127.0.0.1:9"}});
+  CHECK(with_env.exit_code == 0);
+  CHECK(with_env.err.find("$SJS_URL is not used") != std::string::npos);
+  CHECK(with_env.out.find("carol") != std::string::npos);
   // Another file by flag.
   const std::string other = sb.dir() + "/other-users.json";
   REQUIRE(sb.sjs({"user", "add", "gina", "--password-stdin", "--users-file", other}, "pw\n").exit_code == 0);
