@@ -329,6 +329,30 @@ Service::Context& Service::named_context(const std::string& name) const {
   return *it->second;
 }
 
+void Service::drop_context(const std::string& name, const char* state) {
+  auto it = m_contexts.find(name);
+  if (it == m_contexts.end()) return;
+  ContextInfo info = it->second->info;
+  m_contexts.erase(it);
+  info.state = state;
+  if (!info.stopped_ms) info.stopped_ms = now_ms();
+  info.running = info.queued = 0;
+  info.settings = redact_secrets(info.settings);
+  if (!m_ended.count(name)) m_ended_order.push_back(name);
+  m_ended[name] = std::move(info);
+  while (m_ended_order.size() > k_max_ended) {
+    m_ended.erase(m_ended_order.front());
+    m_ended_order.pop_front();
+  }
+}
+
+std::optional<ContextInfo> Service::ended_context(const std::string& name) const {
+  if (m_contexts.count(name)) return std::nullopt;
+  auto it = m_ended.find(name);
+  if (it == m_ended.end()) return std::nullopt;
+  return it->second;
+}
+
 void Service::fill_counts(ContextInfo& info) const {
   info.settings = redact_secrets(info.settings);  // what clients see: never a secret
   auto it = m_contexts.find(info.name);
@@ -367,7 +391,8 @@ void Service::create_context(const ContextCreateArgs& args, Reply<ContextInfo> r
     if (!error.empty()) {
       if (found != m_contexts.end()) {
         fail_queued(*found->second, "context " + name + " failed to start: " + error);
-        m_contexts.erase(found);
+        found->second->info.error = error;
+        drop_context(name, context_state::k_error);
       }
       reply.fail(Error(ErrorCode::internal, "context \"" + name + "\" failed to start: " + error));
       return;
@@ -442,7 +467,7 @@ void Service::delete_context(const ContextDeleteArgs& args, Reply<ContextInfo> r
       ctx.info.stopped_ms = now_ms();
       ContextInfo info = ctx.info;
       info.settings = redact_secrets(info.settings);
-      m_contexts.erase(info.name);
+      drop_context(info.name, context_state::k_stopped);
       ::unlink(runtime_options(info.name).log_path.c_str());
       m_store.delete_context(info.name, [reply, info](const std::string& error) {
         if (!error.empty()) return reply.fail(Error(ErrorCode::internal, error));
@@ -476,14 +501,14 @@ void Service::restart_context(const std::string& name, Reply<ContextInfo> reply)
           if (c == m_contexts.end()) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
           if (!error.empty()) fail_queued(*c->second, "context " + name + " failed to restart: " + error);
           m_store.put_context(c->second->info, [this, name, reply, error](const std::string& err) {
-            auto ctx = m_contexts.find(name);
+            auto restarted = m_contexts.find(name);
             if (!err.empty()) return reply.fail(Error(ErrorCode::internal, err));
             if (!error.empty()) return reply.fail(Error(ErrorCode::internal, "context \"" + name + "\" failed to restart: " + error));
-            if (ctx == m_contexts.end()) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
-            ContextInfo info = ctx->second->info;
+            if (restarted == m_contexts.end()) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
+            ContextInfo info = restarted->second->info;
             fill_counts(info);
             reply.ok(info);
-            pump(*ctx->second);
+            pump(*restarted->second);
           });
         });
       });
@@ -774,10 +799,14 @@ void Service::pump_adhoc() {
       }
       if (ct != m_contexts.end()) {
         ct->second->info.state = context_state::k_stopping;
+        ct->second->info.error = error;
+        auto drop = [this, name, failed = !error.empty()] {
+          drop_context(name, failed ? context_state::k_error : context_state::k_stopped);
+        };
         if (ct->second->runtime) {
-          ct->second->runtime->stop([this, name] { asio::post(m_io, [this, name] { m_contexts.erase(name); }); });
+          ct->second->runtime->stop([this, drop] { asio::post(m_io, drop); });
         } else {
-          asio::post(m_io, [this, name] { m_contexts.erase(name); });
+          asio::post(m_io, drop);
         }
       }
       asio::post(m_io, [this] { pump_adhoc(); });
@@ -858,7 +887,9 @@ void Service::job_ended(const std::string& job_id, JobOutcome outcome) {
       m_adhoc.release();
       // The ad-hoc context ends with its job (gracefully: a Spark driver gets to stop).
       ctx.info.state = context_state::k_stopping;
-      ctx.runtime->stop([this, name = ctx.info.name] { asio::post(m_io, [this, name] { m_contexts.erase(name); }); });
+      ctx.runtime->stop([this, name = ctx.info.name] {
+        asio::post(m_io, [this, name] { drop_context(name, context_state::k_stopped); });
+      });
     } else {
       ctx.queue.release();
     }

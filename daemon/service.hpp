@@ -7,7 +7,9 @@
 // upload, commits) runs elsewhere and posts its result back.
 #pragma once
 
+#include <deque>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -57,6 +59,11 @@ class Service : public JobSink {
   void create_context(const ContextCreateArgs& args, Reply<ContextInfo> reply);
   ContextListResult list_contexts() const;
   ContextInfo show_context(const std::string& name) const;
+  // A context that ended (deleted, or an ad-hoc one whose job is over) in this daemon's life, as it
+  // was at its end (state STOPPED or ERROR); spark-jobserver's GET /contexts/<name> still answers for
+  // those. The newest k_max_ended are kept, in memory.
+  std::optional<ContextInfo> ended_context(const std::string& name) const;
+  static constexpr std::size_t k_max_ended = 1000;
   void delete_context(const ContextDeleteArgs& args, Reply<ContextInfo> reply);
   void restart_context(const std::string& name, Reply<ContextInfo> reply);
 
@@ -104,6 +111,8 @@ class Service : public JobSink {
   RuntimeOptions runtime_options(const std::string& context) const;
   void start_runtime(Context& ctx, std::function<void(const std::string& error)> done);
   Context& named_context(const std::string& name) const;
+  // Removes a context from m_contexts, remembering it as ended (final state `state`).
+  void drop_context(const std::string& name, const char* state);
   void enqueue(LiveJob& job);
   void pump(Context& ctx);
   void pump_adhoc();
@@ -128,6 +137,8 @@ class Service : public JobSink {
 
   // Owned by the core thread:
   std::map<std::string, std::unique_ptr<Context>> m_contexts;      // named and live ad-hoc
+  std::unordered_map<std::string, ContextInfo> m_ended;            // see ended_context()
+  std::deque<std::string> m_ended_order;                           // oldest first
   std::unordered_map<std::string, std::unique_ptr<LiveJob>> m_live;  // QUEUED, RUNNING, or final but not yet committed
   std::unordered_map<std::string, std::string> m_pending_keys;     // idempotency key -> job id, until committed
   std::unordered_map<std::string, int> m_reserved_versions;        // binary name -> last version handed out

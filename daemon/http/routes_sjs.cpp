@@ -646,6 +646,8 @@ void route_contexts(const Call& c) {
       c.send(json_response(200, context_report(c.s.show_context(name))));
     } catch (const Error& e) {
       if (e.code() != ErrorCode::not_found) throw;
+      // A context that ended is still answered, as FINISHED (or ERROR).
+      if (auto ended = c.s.ended_context(name)) return c.send(json_response(200, context_report(*ended)));
       c.send(e1(404, "can't find context with name " + name));
     }
   } else if (m == "POST") {

@@ -346,7 +346,9 @@ TEST_CASE("http contexts: POST with query params under a HOCON body's spark.cont
   REQUIRE(failed.js()["result"]["message"].get<std::string>().find("spark-submit") != std::string::npos);
   REQUIRE(failed.js()["result"].contains("errorClass"));
   REQUIRE(failed.js()["result"]["stack"].is_array());
-  REQUIRE(h.get("/contexts/broken").status == 404);
+  auto broken = h.get("/contexts/broken");  // a final context is still answered
+  REQUIRE(broken.status == 200);
+  REQUIRE(broken.js()["state"] == "ERROR");
 
   // PUT /contexts?reset=reboot: every named context restarts (a new id) and is RUNNING again.
   auto reset = h.request("PUT", "/contexts?reset=reboot");
@@ -365,6 +367,15 @@ TEST_CASE("http contexts: POST with query params under a HOCON body's spark.cont
   REQUIRE(gone.status == 404);
   REQUIRE(gone.js() == json{{"status", "ERROR"}, {"result", "context c1 not found"}});
   REQUIRE(h.get("/contexts").js() == json::array({"e1"}));
+  // A stopped context is still answered, as FINISHED with its end time (as spark-jobserver does);
+  // the CLI, like DELETE, no longer finds it, and the name can be used again.
+  json finished = h.get("/contexts/c1").js();
+  REQUIRE(finished["state"] == "FINISHED");
+  REQUIRE(finished["id"] == after["id"]);
+  REQUIRE(finished["endTime"] != "Empty");
+  REQUIRE(h.sb().sjs({"context", "show", "c1"}).exit_code == 7);
+  REQUIRE(h.post("/contexts/c1?runtime=exec").status == 200);
+  REQUIRE(h.get("/contexts/c1").js()["state"] == "RUNNING");
 }
 
 TEST_CASE("http contexts: DELETE kills the running jobs, a second DELETE while the stop is under way is 202 with "
@@ -430,6 +441,11 @@ TEST_CASE("http jobs: sync and async submission with HOCON, JSON and form-encode
   json adhoc = h.get("/jobs/" + doubled.js()["jobId"].get<std::string>()).js();
   REQUIRE(std::regex_match(adhoc["context"].get<std::string>(),
                            std::regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-sjs\\.examples\\.DoubleIt")));
+  // Its context ended with the job, and is still answered: FINISHED, with an end time.
+  REQUIRE(eventually([&] {
+    auto ctx = h.get("/contexts/" + adhoc["context"].get<std::string>());
+    return ctx.status == 200 && ctx.js()["state"] == "FINISHED" && ctx.js()["endTime"] != "Empty";
+  }));
 
   // Sync failures: validation 400 E2, class not found 404, a job that throws 200 ERROR shape.
   auto invalid = h.post(q + "WordCount&sync=true");
