@@ -90,7 +90,10 @@ int report_outcome(Context& ctx, const JobResult& r) {
   }
   std::string message = j.error.is_object() ? j.error.value("message", "") : std::string();
   std::cerr << "sjs: job " << j.id << " " << j.state << ": " << message << "\n";
-  if (j.error.is_object() && j.error.contains("stack") && j.error["stack"].is_array() && !ctx.globals.quiet) {
+  // A failed validation's "stack" is its list of problems, already in the message.
+  const bool validation = j.end_reason == end_reason::k_validation;
+  if (!validation && j.error.is_object() && j.error.contains("stack") && j.error["stack"].is_array() &&
+      !ctx.globals.quiet) {
     for (const auto& line : j.error["stack"]) {
       if (line.is_string()) std::cerr << "    " << line.get<std::string>() << "\n";
     }

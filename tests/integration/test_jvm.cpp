@@ -200,7 +200,9 @@ TEST_CASE("a jvm job whose validate() reports problems ends ERROR (validation): 
   start_with_examples(sb);
   auto plain = sb.sjs({"job", "submit", "ex", "sjs.examples.WordCount", "--sync"}, "", k_slow);
   CHECK(plain.exit_code == 3);
-  CHECK(contains(plain.err, "VALIDATION FAILED"));
+  CHECK(contains(plain.err, "VALIDATION FAILED: missing input.string"));
+  // The problem is said once, not again as a "stack".
+  CHECK(plain.err.find("missing input.string") == plain.err.rfind("missing input.string"));
 
   int code = -1;
   auto j = submit_sync_json(sb, {"ex", "sjs.examples.WordCount"}, &code);
