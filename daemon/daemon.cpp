@@ -26,6 +26,7 @@
 #include "sjs/util.hpp"
 #include "store/store.hpp"
 #include "http/auth.hpp"
+#include "http/callbacks.hpp"
 #include "http/http_server.hpp"
 #include "http/metrics.hpp"
 #include "http/routes.hpp"
@@ -286,6 +287,13 @@ int run_daemon(DaemonConfig config) {
     store::Store store(so, [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); });
     BlobStore blobs(config.data_dir + "/blobs");
     Service service(io, store, blobs, config);
+    // Job callbacks go out whether or not HTTP is served (a job submitted over HTTP before a
+    // restart may still be owed one).
+    service.set_callback_sender(Service::CallbackSender{
+        [](const std::string& url) { parse_callback_url(url); },
+        [&io](const JobResult& ended, std::function<void()> finished) {
+          send_callback(io, ended.job.callback_url, callback_body(ended), {}, std::move(finished));
+        }});
     UnixServer server(io, service, config.socket, k_default_max_frame);
     std::unique_ptr<HttpServer> http;
     if (!config.http_listen.empty()) http = make_http_server(io, service, config);

@@ -599,6 +599,28 @@ void Service::remember_final(const JobInfo& job) const {
   m_final_jobs[job.id] = job;
 }
 
+void Service::set_callback_sender(CallbackSender sender) {
+  m_callbacks = std::move(sender);
+  for (const auto& id : m_store.pending_callbacks()) {
+    auto job = m_store.get_job(id);
+    if (!job || job->callback_url.empty()) {
+      m_store.callback_done(id);
+    } else if (is_final_job_state(job->state) && !m_live.count(id)) {
+      spdlog::info("job {}: sending its callback, owed from before the restart", id);
+      send_callback(*job);
+    }  // queued: sent when it ends
+  }
+}
+
+void Service::send_callback(const JobInfo& job) {
+  if (job.callback_url.empty()) return;
+  if (!m_callbacks.send) {
+    spdlog::warn("job {}: no callback sender: callback to {} not sent", job.id, job.callback_url);
+    return;
+  }
+  m_callbacks.send(result_for(job, true), [this, id = job.id] { m_store.callback_done(id); });
+}
+
 JobResult Service::result_for(const JobInfo& job, bool with_result) const {
   JobResult r;
   r.job = job;
@@ -618,6 +640,10 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
   if (!args.config.is_object()) throw Error(ErrorCode::bad_request, "job config must be a JSON object");
   if (args.timeout_s < 0) throw Error(ErrorCode::bad_request, "--timeout must be >= 0 seconds");
   if (args.wait_timeout_s < 0) throw Error(ErrorCode::bad_request, "--wait-timeout must be >= 0 seconds");
+  if (!args.callback_url.empty()) {
+    if (!m_callbacks.check) throw Error(ErrorCode::bad_request, "callbacks are not available in this sjsd");
+    m_callbacks.check(args.callback_url);  // throws bad_request saying what is wrong
+  }
 
   // Idempotency: the same key answers with the job it first created.
   if (!args.key.empty()) {
@@ -709,6 +735,7 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
   j.priority = args.priority;
   j.key = args.key;
   j.timeout_s = args.timeout_s;
+  j.callback_url = args.callback_url;
   j.submitted_ms = now_ms();
   const std::string id = j.id;
   m_live[id] = std::move(live);
@@ -943,6 +970,7 @@ void Service::end_live_job(LiveJob& job, JobOutcome outcome) {
     std::unique_ptr<LiveJob> done = std::move(it->second);
     m_live.erase(it);
     for (auto& w : done->waiters) w.ended(done->info);
+    if (!done->info.callback_url.empty()) send_callback(done->info);
     JobLogChunk last{"", done->log_size, true, done->info.state};
     for (auto& f : done->followers) {
       if (f.open()) f.done(last);

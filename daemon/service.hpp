@@ -89,6 +89,17 @@ class Service : public JobSink {
   // Called on the core thread when a job starts (state still QUEUED, started_ms set) and when it
   // ends (final state, ended_ms set): the HTTP metrics' histograms (http/metrics.cpp).
   void add_job_observer(std::function<void(const JobInfo&)> observer) { m_job_observers.push_back(std::move(observer)); }
+
+  // Job callbacks (a job submitted with a callback_url): `check` refuses a URL that cannot be used
+  // (throws Error), `send` delivers an ended job's callback and calls `finished` once it was
+  // delivered or given up on. The store owes a callback from the job's submission until then, so
+  // one that a daemon restart interrupted is sent again by the next daemon (at least once).
+  struct CallbackSender {
+    std::function<void(const std::string& url)> check;
+    std::function<void(const JobResult& ended, std::function<void()> finished)> send;
+  };
+  // Sets the sender, and sends the callbacks still owed from before a restart for jobs that ended.
+  void set_callback_sender(CallbackSender sender);
   const store::Store& store() const { return m_store; }
 
   // JobSink (from runtimes)
@@ -153,6 +164,8 @@ class Service : public JobSink {
   std::function<void()> m_stop_handler;
   std::string m_http_url;
   std::vector<std::function<void(const JobInfo&)>> m_job_observers;
+  CallbackSender m_callbacks;
+  void send_callback(const JobInfo& job);
   boost::asio::steady_timer m_retention_timer;
   boost::asio::steady_timer m_shutdown_timer;
 };

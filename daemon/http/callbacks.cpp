@@ -88,12 +88,14 @@ asio::ssl::context& client_tls_context() {
 
 class CallbackCall : public std::enable_shared_from_this<CallbackCall> {
  public:
-  CallbackCall(asio::io_context& io, std::string url, CallbackTarget target, std::string body, CallbackOptions options)
+  CallbackCall(asio::io_context& io, std::string url, CallbackTarget target, std::string body, CallbackOptions options,
+               std::function<void()> finished)
       : m_io(io),
         m_url(std::move(url)),
         m_target(std::move(target)),
         m_body(std::move(body)),
         m_options(options),
+        m_finished(std::move(finished)),
         m_resolver(io),
         m_timer(io) {}
 
@@ -164,6 +166,7 @@ class CallbackCall : public std::enable_shared_from_this<CallbackCall> {
         const unsigned status = res->result_int();
         if (status >= 400) return self->retry("answered HTTP " + std::to_string(status));
         spdlog::info("callback to {} delivered (HTTP {}, attempt {})", self->m_url, status, self->m_attempt);
+        self->finish();
       });
     });
   }
@@ -171,7 +174,7 @@ class CallbackCall : public std::enable_shared_from_this<CallbackCall> {
   void retry(const std::string& why) {
     if (m_attempt >= m_options.attempts) {
       spdlog::warn("callback to {} failed after {} attempt(s): {}", m_url, m_attempt, why);
-      return;
+      return finish();
     }
     const double delay = m_options.first_delay_s * std::pow(2.0, m_attempt - 1);
     spdlog::info("callback to {}: attempt {} failed ({}); trying again in {} s", m_url, m_attempt, why, delay);
@@ -182,11 +185,16 @@ class CallbackCall : public std::enable_shared_from_this<CallbackCall> {
     });
   }
 
+  void finish() {
+    if (auto f = std::move(m_finished)) f();
+  }
+
   asio::io_context& m_io;
   std::string m_url;
   CallbackTarget m_target;
   std::string m_body;
   CallbackOptions m_options;
+  std::function<void()> m_finished;
   tcp::resolver m_resolver;
   asio::steady_timer m_timer;
   int m_attempt = 0;
@@ -194,16 +202,18 @@ class CallbackCall : public std::enable_shared_from_this<CallbackCall> {
 
 }  // namespace
 
-void send_callback(asio::io_context& io, const std::string& url, const nlohmann::json& body, CallbackOptions options) {
+void send_callback(asio::io_context& io, const std::string& url, const nlohmann::json& body, CallbackOptions options,
+                   std::function<void()> finished) {
   CallbackTarget target;
   try {
     target = parse_callback_url(url);
   } catch (const Error& e) {
     spdlog::warn("callback not sent: {}", e.what());
+    if (finished) finished();
     return;
   }
   if (options.attempts < 1) options.attempts = 1;
-  auto call = std::make_shared<CallbackCall>(io, url, std::move(target), body.dump(), options);
+  auto call = std::make_shared<CallbackCall>(io, url, std::move(target), body.dump(), options, std::move(finished));
   call->attempt();
 }
 

@@ -6,6 +6,7 @@
 // CA certificates) are supported.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -31,8 +32,9 @@ struct CallbackOptions {
 };
 
 // Starts POSTing `body` to `url` and returns at once. `url` must have passed
-// parse_callback_url. Runs on `io`, never throws once started.
+// parse_callback_url. Runs on `io`, never throws once started. `finished` (if set) is called
+// on `io` once the callback was delivered or given up on (not if the io_context stops first).
 void send_callback(boost::asio::io_context& io, const std::string& url, const nlohmann::json& body,
-                   CallbackOptions options = {});
+                   CallbackOptions options = {}, std::function<void()> finished = {});
 
 }  // namespace sjs

@@ -9,7 +9,10 @@
 #include <memory>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "http/http_types.hpp"
+#include "sjs/messages.hpp"
 
 namespace sjs {
 
@@ -41,6 +44,10 @@ bool route_sjs(Service& service, const HttpRequest& request, const std::shared_p
 // with spark-jobserver's error shape.
 void route_http(Service& service, const HttpSite& site, const HttpRequest& request,
                 const std::shared_ptr<HttpResponder>& responder);
+
+// What a job's callbackUrl receives (spark-jobserver's shapes): {jobId, result} when the job
+// finished, {jobId, status: "ERROR", result: {message, errorClass, stack}} otherwise.
+nlohmann::json callback_body(const JobResult& ended);
 
 // {"status":"ERROR","result":message} with `status`.
 HttpResponse http_error(int status, const std::string& message);

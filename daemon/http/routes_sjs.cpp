@@ -661,29 +661,6 @@ void route_contexts(const Call& c) {
 
 // ---- /jobs ------------------------------------------------------------------------
 
-// What a callbackUrl receives (spark-jobserver's shapes): {jobId, result} when the job
-// finished, {jobId, status: "ERROR", result: {message, errorClass, stack}} otherwise.
-json callback_body(const JobResult& r) {
-  if (r.job.state == job_state::k_finished) return json{{"jobId", r.job.id}, {"result", r.result}};
-  return json{{"jobId", r.job.id}, {"status", "ERROR"}, {"result", job_error(r.job)}};
-}
-
-void arm_callback(Service& s, const std::string& id, const std::string& url) {
-  boost::asio::io_context& io = s.io();
-  try {
-    s.wait_job(JobWaitArgs{id, 0}, Reply<JobResult>{[&io, url](JobResult r) {
-                                                      if (is_final_job_state(r.job.state)) {
-                                                        send_callback(io, url, callback_body(r));
-                                                      }
-                                                    },
-                                                    [id](const Error& e) {
-                                                      spdlog::warn("job {}: callback not sent: {}", id, e.what());
-                                                    }});
-  } catch (const Error& e) {
-    spdlog::warn("job {}: callback not sent: {}", id, e.what());
-  }
-}
-
 // The answer to a sync submission once the job has ended (or the wait expired).
 void answer_sync(Service& s, JobResult r, const Res& res) {
   if (r.wait_timed_out) {
@@ -763,8 +740,7 @@ void submit_job(const Call& c) {
     if (!t) return c.send(e1(400, "invalid timeout \"" + req.query_value("timeout").substr(0, 100) + "\": seconds >= 0"));
     args.wait_timeout_s = *sync ? *t : 0;
   }
-  const std::string callback = req.query_value("callbackUrl");
-  if (!callback.empty()) parse_callback_url(callback);  // throws bad_request
+  args.callback_url = req.query_value("callbackUrl");  // the service refuses a bad one (400)
   args.sync = *sync;
   args.config = std::move(config);
 
@@ -772,8 +748,7 @@ void submit_job(const Call& c) {
   const Res res = c.res;
   const bool wait = *sync;
   try {
-    s.submit_job(args, Reply<JobResult>{[&s, res, wait, callback](JobResult r) {
-                                          if (!callback.empty()) arm_callback(s, r.job.id, callback);
+    s.submit_job(args, Reply<JobResult>{[&s, res, wait](JobResult r) {
                                           guarded(res, [&] {
                                             if (!wait) {
                                               return res->send(json_response(202, job_report(r.job, context_ids(s), true)));
@@ -1048,6 +1023,14 @@ void route_data(const Call& c) {
 }
 
 }  // namespace
+
+// What a callbackUrl receives (spark-jobserver's shapes): {jobId, result} when the job
+// finished, {jobId, status: "ERROR", result: {message, errorClass, stack}} otherwise.
+json callback_body(const JobResult& r) {
+  if (r.job.state == job_state::k_finished) return json{{"jobId", r.job.id}, {"result", r.result}};
+  return json{{"jobId", r.job.id}, {"status", "ERROR"}, {"result", job_error(r.job)}};
+}
+
 
 bool route_sjs(Service& service, const HttpRequest& req, const std::shared_ptr<HttpResponder>& responder) {
   const auto& seg = req.segments;

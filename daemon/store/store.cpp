@@ -23,6 +23,7 @@ struct Dbs {
   MDB_dbi keys;       // idempotency key -> job id
   MDB_dbi binaries;   // name \0 version(be32) -> BinaryInfo JSON
   MDB_dbi contexts;   // name -> ContextInfo JSON
+  MDB_dbi callbacks;  // job id -> callback URL, until it was delivered or given up on
 };
 
 namespace {
@@ -86,6 +87,7 @@ void delete_job(Txn& txn, const Dbs& dbs, const JobInfo& j) {
   txn.del(dbs.by_context, context_key(j));
   txn.del(dbs.by_ctx_state, ctx_state_key(j));
   txn.del(dbs.finished, be64(j.seq));
+  txn.del(dbs.callbacks, j.id);
   if (!j.key.empty()) {
     std::string owner;
     if (txn.get(dbs.keys, j.key, owner) && owner == j.id) txn.del(dbs.keys, j.key);
@@ -118,6 +120,7 @@ Store::Store(const StoreOptions& options, Post post) : m_dbs(std::make_unique<Db
   d.by_context = txn.open_db("jobs_by_context", true);
   d.by_ctx_state = txn.open_db("jobs_by_context_state", true);
   d.finished = txn.open_db("jobs_finished", true);
+  d.callbacks = txn.open_db("job_callbacks", true);
   d.keys = txn.open_db("job_keys", true);
   d.binaries = txn.open_db("binaries", true);
   d.contexts = txn.open_db("contexts", true);
@@ -225,6 +228,8 @@ void Store::put_job(const JobInfo& job, const nlohmann::json* config, const nloh
           txn.put(d.by_seq, be64(job.seq), job.id);
           txn.put(d.by_context, context_key(job), job.id);
           if (!job.key.empty()) txn.put(d.keys, job.key, job.id);
+          // Owed from the submission on: a callback survives a daemon restart.
+          if (!job.callback_url.empty()) txn.put(d.callbacks, job.id, job.callback_url);
         }
         txn.put(d.jobs, job.id, nlohmann::json(job).dump());
         txn.put(d.by_state, state_key(job), job.id);
@@ -325,6 +330,18 @@ std::uint64_t Store::last_job_seq() const {
 std::uint64_t Store::job_count() const {
   Txn txn(*m_env, true);
   return txn.count(m_dbs->jobs);
+}
+
+std::vector<std::string> Store::pending_callbacks() const {
+  Txn txn(*m_env, true);
+  Cursor cur(txn, m_dbs->callbacks);
+  std::vector<std::string> ids;
+  for (bool ok = cur.first(); ok; ok = cur.next()) ids.emplace_back(cur.key());
+  return ids;
+}
+
+void Store::callback_done(const std::string& job_id, Done done) {
+  enqueue([this, job_id](Txn& txn) { txn.del(m_dbs->callbacks, job_id); }, std::move(done));
 }
 
 void Store::apply_retention(const RetentionPolicy& policy, std::function<void(std::vector<std::string>)> removed) {

@@ -63,6 +63,8 @@ class Store {
   std::uint64_t count_jobs_in_state(const std::string& state) const;    // index only: no job is loaded
   std::uint64_t last_job_seq() const;
   std::uint64_t job_count() const;
+  // Jobs whose callback is still owed (submitted with a callback URL, not yet delivered or given up).
+  std::vector<std::string> pending_callbacks() const;
 
   std::vector<BinaryInfo> binary_versions(const std::string& name) const;  // oldest first
   std::vector<BinaryInfo> list_binaries() const;                           // newest version per name
@@ -78,6 +80,8 @@ class Store {
   void delete_binary(const std::string& name, int version, Done done = {});  // version 0 = all
   void put_context(const ContextInfo& context, Done done = {});
   void delete_context(const std::string& name, Done done = {});
+  // The job's callback was delivered, or given up on.
+  void callback_done(const std::string& job_id, Done done = {});
   // Removes finished jobs past the policy; `removed` gets their ids (for their logs).
   void apply_retention(const RetentionPolicy& policy, std::function<void(std::vector<std::string>)> removed);
 

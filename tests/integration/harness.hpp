@@ -31,6 +31,8 @@ int spawn_process(const std::vector<std::string>& argv, const std::map<std::stri
 std::string raw_exchange(int port, const std::string& bytes, bool half_close, double timeout_s = 10);
 // The status code of a raw HTTP/1.1 response, 0 if it is not one.
 int raw_status(const std::string& response);
+// A port on 127.0.0.1 that nothing listens on (bound, then released).
+int free_tcp_port();
 
 // Runs argv (argv[0] is a path) with extra environment, optional stdin text,
 // and a wall-clock limit (the process is killed past it and exit_code = -1).

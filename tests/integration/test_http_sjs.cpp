@@ -612,16 +612,14 @@ TEST_CASE("http jobs: an ad-hoc job's body carries spark.context-settings{} for 
   REQUIRE(r.js()["result"] == "hello-from-settings");
 }
 
-TEST_CASE("http callbacks: callbackUrl gets {jobId,result} when a job finishes and the ERROR shape when it fails, "
-          "tried again after failed attempts",
-          "[http]") {
-  HttpSandbox h;
-  const std::string log = h.sb().dir() + "/callbacks.jsonl";
-  const std::string port_file = h.sb().dir() + "/callback.port";
-  // A receiver that answers 500 to the first two POSTs on /retry, 200 to everything else.
-  const std::string server = h.sb().write_file("receiver.py", R"PY(
+// A callback receiver (python3's http.server): appends each POST as a JSON line
+// {path, attempt, type, body} to argv[1], writes its port to argv[2] once it listens (on
+// argv[3], default any), and answers 500 to the first two POSTs on /retry, 200 to the rest.
+std::string write_callback_receiver(const Sandbox& sb) {
+  return sb.write_file("receiver.py", R"PY(
 import http.server, json, os, sys
 log, port_file = sys.argv[1], sys.argv[2]
+port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 seen = {}
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -636,12 +634,31 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
     def log_message(self, *args):
         pass
-srv = http.server.HTTPServer(('127.0.0.1', 0), H)
+srv = http.server.HTTPServer(('127.0.0.1', port), H)
 with open(port_file + '.tmp', 'w') as f:
     f.write(str(srv.server_address[1]))
 os.rename(port_file + '.tmp', port_file)
 srv.serve_forever()
 )PY");
+}
+
+// The JSON lines a callback receiver logged.
+std::vector<json> callback_records(const std::string& log) {
+  std::vector<json> out;
+  std::istringstream in(read_all(log));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(json::parse(line));
+  }
+  return out;
+}
+
+TEST_CASE("http callbacks: callbackUrl gets {jobId,result} when a job finishes and the ERROR shape when it fails, "
+          "tried again after failed attempts",
+          "[http]") {
+  HttpSandbox h;
+  const std::string log = h.sb().dir() + "/callbacks.jsonl";
+  const std::string port_file = h.sb().dir() + "/callback.port";
+  const std::string server = write_callback_receiver(h.sb());
   Background receiver({"python3", server, log, port_file});
   REQUIRE(eventually([&] { return std::filesystem::exists(port_file); }, 20));
   const std::string base = "http://127.0.0.1:" + trim(read_all(port_file));
@@ -656,14 +673,7 @@ srv.serve_forever()
   REQUIRE(bad.js()["status"] == "ERROR");
   const std::string bad_id = bad.js()["jobId"];
 
-  auto records = [&] {
-    std::vector<json> out;
-    std::istringstream in(read_all(log));
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) out.push_back(json::parse(line));
-    }
-    return out;
-  };
+  auto records = [&] { return callback_records(log); };
   // Attempts 1 and 2 on /retry fail (500); the third, after 0.5 s and 1 s of backoff, succeeds.
   REQUIRE(eventually([&] { return records().size() >= 4; }, 20));
   auto got = records();
@@ -682,6 +692,42 @@ srv.serve_forever()
   REQUIRE(fb["result"].contains("message"));
   REQUIRE(fb["result"].contains("errorClass"));
   REQUIRE(fb["result"]["stack"].is_array());
+}
+
+TEST_CASE("http callbacks are durable: one owed when the daemon is killed is sent by the next daemon, once",
+          "[http]") {
+  HttpSandbox h;
+  const int port = free_tcp_port();
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  h.upload_script("good", "echo '{\"x\": 2}'");
+  // Nothing listens on the port yet: every attempt fails.
+  auto sub = h.post("/jobs?appName=good&classPath=good&callbackUrl=" + url_encode(base + "/late"));
+  REQUIRE(sub.status == 202);
+  const std::string id = sub.js()["jobId"];
+  REQUIRE(h.wait_status(id, "FINISHED"));
+  const std::string daemon_log = h.sb().home() + "/sjsd.log";
+  REQUIRE(eventually([&] { return read_all(daemon_log).find("attempt 1 failed") != std::string::npos; }, 20));
+  h.sb().kill_daemon();  // well within the attempts' 7.5 s of backoff
+
+  const std::string log = h.sb().dir() + "/callbacks.jsonl";
+  const std::string port_file = h.sb().dir() + "/callback.port";
+  Background receiver({"python3", write_callback_receiver(h.sb()), log, port_file, std::to_string(port)});
+  REQUIRE(eventually([&] { return std::filesystem::exists(port_file); }, 20));
+  h.sb().start_daemon();
+  REQUIRE(eventually([&] { return !callback_records(log).empty(); }, 20));
+  auto got = callback_records(log);
+  REQUIRE(got.size() == 1);
+  REQUIRE(got[0]["path"] == "/late");
+  REQUIRE(got[0]["body"] == json{{"jobId", id}, {"result", {{"x", 2}}}});
+  // Delivered: once that is recorded (a stop flushes the store), the next daemon owes nothing.
+  // (Killed between the delivery and that record, a daemon would send it again: at least once.)
+  REQUIRE(eventually([&] { return read_all(daemon_log).find("delivered") != std::string::npos; }, 20));
+  REQUIRE(h.sb().sjs({"daemon", "stop"}).exit_code == 0);
+  h.sb().start_daemon();
+  REQUIRE(h.sb().sjs({"daemon", "status"}).exit_code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(callback_records(log).size() == 1);
+  CHECK(read_all(daemon_log).find("owed from before the restart") != std::string::npos);
 }
 
 TEST_CASE("http data files: POST /data/<prefix> stores <data dir>/files/<prefix>-<time>.dat, GET lists absolute "

@@ -108,20 +108,6 @@ json without_ids_and_times(const json& j) {
   return blank_ids_and_times(j, id);
 }
 
-// A port on 127.0.0.1 that nothing listens on (bound, then released).
-int free_port() {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(s >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
 // A process whose stdout is read while it runs (for `job log --follow`).
 class Child {
  public:
@@ -530,7 +516,7 @@ TEST_CASE("remote CLI: errors keep their exit codes and messages over HTTP: not 
 TEST_CASE("remote CLI: an unreachable or malformed URL fails clearly: exit 10 naming the URL, exit 2 for a bad URL",
           "[remote]") {
   Sandbox sb;
-  const std::string url = "http://127.0.0.1:" + std::to_string(free_port());
+  const std::string url = "http://127.0.0.1:" + std::to_string(free_tcp_port());
   Remote remote(sb, url);
   auto r = remote.sjs({"job", "list"});
   INFO(r.err);

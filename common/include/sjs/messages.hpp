@@ -127,6 +127,7 @@ struct JobInfo {
   std::string end_reason;    // see end_reason::
   bool has_result = false;
   int pid = 0;
+  std::string callback_url;  // spark-jobserver's callbackUrl: POSTed to when the job ends, "" if none
 };
 
 // ---- requests and results -------------------------------------------------
@@ -191,6 +192,7 @@ struct JobSubmitArgs {
   std::string key;
   bool sync = false;         // answer when the job ends
   double wait_timeout_s = 0; // with sync: stop waiting after this long (0 = forever)
+  std::string callback_url;  // http(s):// URL POSTed to when the job ends (docs/http-api.md, "Callbacks")
 };
 struct JobIdArgs {
   std::string id;
@@ -252,7 +254,7 @@ SJS_DEFINE_JSON(ContextInfo, name, id, runtime, state, settings, max_jobs, adhoc
                 stopped_ms, running, queued, error)
 SJS_DEFINE_JSON(JobInfo, id, seq, binary, binary_version, binary_type, entry, args, dependencies, context, adhoc, runtime,
                 state, priority, key, timeout_s, submitted_ms, started_ms, ended_ms, exit_status, signal, error,
-                end_reason, has_result, pid)
+                end_reason, has_result, pid, callback_url)
 SJS_DEFINE_JSON(HelloArgs, protocol, client, capabilities)
 SJS_DEFINE_JSON(HelloResult, protocol, server, capabilities, pid, data_dir)
 SJS_DEFINE_JSON(BinaryUploadArgs, name, path, type, original_name)
@@ -264,7 +266,7 @@ SJS_DEFINE_JSON(ContextCreateArgs, name, runtime, settings, max_jobs)
 SJS_DEFINE_JSON(ContextDeleteArgs, name, force)
 SJS_DEFINE_JSON(ContextListResult, contexts)
 SJS_DEFINE_JSON(JobSubmitArgs, binary, entry, args, with, context, config, priority, timeout_s, key, sync,
-                wait_timeout_s)
+                wait_timeout_s, callback_url)
 SJS_DEFINE_JSON(JobIdArgs, id)
 SJS_DEFINE_JSON(JobWaitArgs, id, timeout_s)
 SJS_DEFINE_JSON(JobLogArgs, id, from, follow)
