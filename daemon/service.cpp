@@ -711,7 +711,7 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
                                        " ad-hoc jobs are queued (adhoc.max-queue): try again later");
     }
     std::string base = args.entry.empty() ? binary.name : args.entry;
-    context_name = make_uuid() + "-" + base.substr(0, 64);
+    context_name = make_time_uuid() + "-" + base.substr(0, 64);
   }
 
   auto live = std::make_unique<LiveJob>();
@@ -720,7 +720,7 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
   l.sha256 = binary.sha256;
   l.dependencies = dependencies;
   JobInfo& j = l.info;
-  j.id = make_uuid();
+  j.id = make_time_uuid();
   j.seq = ++m_seq;
   j.binary = binary.name;
   j.binary_version = binary.version;

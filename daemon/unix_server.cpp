@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <vector>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -71,7 +72,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json();
     std::string op = req["op"].get<std::string>();
-    nlohmann::json args = req.contains("args") ? req["args"] : nlohmann::json::object();
+    nlohmann::json args = req.contains("args") ? std::move(req["args"]) : nlohmann::json::object();
     auto self = shared_from_this();
     Responder r;
     r.part = [self, id](nlohmann::json result) {
@@ -113,13 +114,22 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     m_writing = true;
+    // Everything queued goes out in one gather write: a group commit acknowledges many pipelined
+    // submissions at once.
+    m_sending.clear();
+    while (!m_out.empty() && m_sending.size() < 256) {
+      m_sending.push_back(std::move(m_out.front()));
+      m_out.pop_front();
+    }
+    m_buffers.clear();
+    for (const auto& frame : m_sending) m_buffers.push_back(asio::buffer(frame));
     auto self = shared_from_this();
-    asio::async_write(m_socket, asio::buffer(m_out.front()), [self](const boost::system::error_code& ec, std::size_t) {
+    asio::async_write(m_socket, m_buffers, [self](const boost::system::error_code& ec, std::size_t) {
       if (ec) {
         self->close();
         return;
       }
-      self->m_out.pop_front();
+      self->m_sending.clear();
       self->write();
     });
   }
@@ -134,6 +144,8 @@ class Session : public std::enable_shared_from_this<Session> {
   FrameDecoder m_decoder;
   std::array<char, 65536> m_buf{};
   std::deque<std::string> m_out;
+  std::vector<std::string> m_sending;          // the frames of the write in progress
+  std::vector<asio::const_buffer> m_buffers;   // ... and their buffers
   bool m_writing = false;
   bool m_closed = false;
   bool m_close_after_flush = false;

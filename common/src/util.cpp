@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <mutex>
 #include <random>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,20 +21,54 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string make_uuid() {
+namespace {
+
+std::mt19937_64& uuid_rng() {
   static thread_local std::mt19937_64 rng = [] {
     std::random_device rd;
     std::seed_seq seq{rd(), rd(), rd(), rd(), static_cast<unsigned>(::getpid())};
     return std::mt19937_64(seq);
   }();
-  std::uint64_t a = rng(), b = rng();
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  return rng;
+}
+
+std::string format_uuid(std::uint64_t a, std::uint64_t b) {
   char buf[37];
   std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
                 static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
                 static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
+}
+
+constexpr std::uint64_t k_variant_mask = 0x3fffffffffffffffULL, k_variant_1 = 0x8000000000000000ULL;
+
+}  // namespace
+
+std::string make_uuid() {
+  std::uint64_t a = uuid_rng()(), b = uuid_rng()();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  return format_uuid(a, (b & k_variant_mask) | k_variant_1);
+}
+
+std::string make_time_uuid() {
+  static std::mutex mutex;
+  static std::uint64_t last_ms = 0, counter = 0;
+  std::uint64_t ms = static_cast<std::uint64_t>(now_ms());
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (ms <= last_ms) {  // the same millisecond (or the clock went back): count on from the last id
+      ms = last_ms;
+      if (++counter > 0xfff) {  // 4,096 ids in one ms: borrow the next ms
+        ++ms;
+        counter = 0;
+      }
+    } else {
+      counter = 0;
+    }
+    last_ms = ms;
+  }
+  const std::uint64_t a = ((ms & 0xffffffffffffULL) << 16) | 0x7000ULL | counter;  // version 7
+  return format_uuid(a, (uuid_rng()() & k_variant_mask) | k_variant_1);
 }
 
 namespace {

@@ -10,6 +10,11 @@ namespace sjs {
 std::int64_t now_ms();
 // Random version-4 UUID, lower-case hex with dashes.
 std::string make_uuid();
+// A time-ordered UUID (version 7, RFC 9562): 48 bits of Unix ms, a 12-bit counter that keeps
+// the ids one process makes in order within a millisecond, then 62 random bits. Job ids are
+// these: stored keyed by id, new jobs append to the store's B-trees instead of landing on a
+// random page each.
+std::string make_time_uuid();
 // "2026-11-20T10:15:30.123Z" (UTC) / local time with offset "2026-11-20T11:15:30.123+01:00".
 std::string format_utc(std::int64_t ms);
 std::string format_local(std::int64_t ms);

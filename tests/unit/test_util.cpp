@@ -1,0 +1,41 @@
+// common/util: the ids sjsd hands out.
+#include <algorithm>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "sjs/util.hpp"
+
+using namespace sjs;
+
+TEST_CASE("make_uuid gives random version-4 UUIDs", "[util]") {
+  const std::regex v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    auto id = make_uuid();
+    REQUIRE(std::regex_match(id, v4));
+    seen.insert(id);
+  }
+  REQUIRE(seen.size() == 1000);
+}
+
+TEST_CASE("make_time_uuid gives version-7 UUIDs that sort in the order they were made and carry the time",
+          "[util]") {
+  const std::regex v7("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  const std::int64_t before = now_ms();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20000; ++i) ids.push_back(make_time_uuid());  // many per millisecond
+  const std::int64_t after = now_ms();
+  for (const auto& id : ids) REQUIRE(std::regex_match(id, v7));
+  REQUIRE(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
+  REQUIRE(std::is_sorted(ids.begin(), ids.end()));
+  // The first 48 bits are the Unix time in ms (a burst may borrow a few ms ahead).
+  const auto ms = [](const std::string& id) { return std::stoll(id.substr(0, 8) + id.substr(9, 4), nullptr, 16); };
+  REQUIRE(ms(ids.front()) >= before);
+  REQUIRE(ms(ids.front()) <= after);
+  REQUIRE(ms(ids.back()) >= ms(ids.front()));
+  REQUIRE(ms(ids.back()) <= after + 20000 / 4096 + 1);
+}
