@@ -53,6 +53,19 @@ nlohmann::json RunResult::json() const {
   return j;
 }
 
+std::string build_dir() {
+  const std::string sjs = k_sjs;
+  return sjs.substr(0, sjs.rfind('/'));
+}
+
+std::string examples_jar() { return build_dir() + "/sjs-examples.jar"; }
+
+nlohmann::json HttpReply::js() const {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) throw std::runtime_error("HTTP " + std::to_string(status) + " body is not JSON: " + body);
+  return j;
+}
+
 int spawn_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                   const void* file_actions, bool clean_env) {
   std::vector<std::string> env_s;

@@ -25,6 +25,18 @@ struct RunResult {
 int spawn_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                   const void* file_actions, bool clean_env = false);
 
+// The directory of the sjs and sjsd under test (the build dir), and the examples jar built there.
+std::string build_dir();
+std::string examples_jar();
+
+// An HTTP answer as the tests' curl helpers read it.
+struct HttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  nlohmann::json js() const;  // the body as JSON (throws with the status and body if it is not)
+};
+
 // Sends `bytes` to 127.0.0.1:port over a raw TCP socket (for requests curl will not send);
 // half-closes the connection if asked; returns all it reads until the server closes (or
 // `timeout_s` passes without a byte).

@@ -28,16 +28,8 @@ namespace {
 
 const char* const k_http_conf = "http.listen = \"127.0.0.1:0\"\n";
 
-struct Reply {
+struct Reply : HttpReply {
   int curl_exit = 0;
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  json js() const {
-    auto j = json::parse(body, nullptr, false);
-    if (j.is_discarded()) throw std::runtime_error("HTTP " + std::to_string(status) + " body is not JSON: " + body);
-    return j;
-  }
 };
 
 // One curl request; `args` go before the URL (e.g. -X POST, -u, -H, --data-binary).

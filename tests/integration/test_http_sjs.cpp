@@ -27,22 +27,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string build_dir() {
-  const std::string sjs = k_sjs;
-  return sjs.substr(0, sjs.rfind('/'));
-}
-std::string examples_jar() { return build_dir() + "/sjs-examples.jar"; }
 
-struct HttpReply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  json js() const {
-    auto j = json::parse(body, nullptr, false);
-    if (j.is_discarded()) throw std::runtime_error("HTTP " + std::to_string(status) + " body is not JSON: " + body);
-    return j;
-  }
-};
 
 std::string url_encode(const std::string& s) {
   std::string out;

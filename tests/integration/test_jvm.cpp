@@ -20,11 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string build_dir() {
-  const std::string sjs = k_sjs;
-  return sjs.substr(0, sjs.rfind('/'));
-}
-std::string examples_jar() { return build_dir() + "/sjs-examples.jar"; }
 std::string api_jar() { return build_dir() + "/sjs-api.jar"; }
 // sjsd finds the runner next to itself.
 std::string runner_jar() {

@@ -34,10 +34,6 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-std::string build_dir() {
-  const std::string sjs = k_sjs;
-  return sjs.substr(0, sjs.rfind('/'));
-}
 
 // Starts the sandbox's sjsd (HTTP on, SPARK_HOME cleared so that jars run on the jvm
 // runtime) and returns the URL it wrote to sjsd.url.
