@@ -136,10 +136,6 @@ bool is_job_process(int pid, const std::string& job_id) {
   return false;
 }
 
-nlohmann::json error_object(const std::string& message, const std::string& error_class) {
-  return {{"message", message}, {"errorClass", error_class}, {"stack", nlohmann::json::array()}};
-}
-
 // An ad-hoc context's settings: its job config's `spark.context-settings` block
 // (spark-jobserver's way to size the context of an ad-hoc job), else none.
 nlohmann::json adhoc_settings(const nlohmann::json& config) {
@@ -163,7 +159,7 @@ void Service::start() {
     job.state = job_state::k_error;
     job.ended_ms = now_ms();
     job.end_reason = end_reason::k_daemon_restart;
-    job.error = error_object("daemon restarted while the job was running", "sjs.DaemonRestarted");
+    job.error = job_error("daemon restarted while the job was running", "sjs.DaemonRestarted");
     spdlog::warn("job {} was running when sjsd stopped: marked ERROR", job.id);
     m_store.put_job(job, nullptr, nullptr);
   }
@@ -208,7 +204,7 @@ void Service::start() {
     m_live[job.id] = std::move(live);
     if (l.sha256.empty() || (!job.adhoc && !m_contexts.count(job.context))) {
       end_live_job(l, JobOutcome{job_state::k_error, {}, false,
-                                 error_object(l.sha256.empty() ? "its binary no longer exists"
+                                 job_error(l.sha256.empty() ? "its binary no longer exists"
                                                                : "its context " + job.context + " no longer exists",
                                               "sjs.Orphaned"),
                                  -1, 0, ""});
@@ -456,7 +452,7 @@ void Service::delete_context(const ContextDeleteArgs& args, Reply<ContextInfo> r
     auto it = m_live.find(*id);
     if (it == m_live.end()) continue;
     end_live_job(*it->second, JobOutcome{job_state::k_killed, {}, false,
-                                         error_object("Job " + *id + " killed: its context was deleted", "sjs.JobKilled"),
+                                         job_error("Job " + *id + " killed: its context was deleted", "sjs.JobKilled"),
                                          -1, 0, end_reason::k_user});
   }
   for (const auto& id : ctx.running) ctx.runtime->cancel(id, end_reason::k_user);
@@ -522,7 +518,7 @@ void Service::fail_queued(Context& ctx, const std::string& why) {
     ctx.queue.release();
     auto it = m_live.find(*id);
     if (it == m_live.end()) continue;
-    end_live_job(*it->second, JobOutcome{job_state::k_error, {}, false, error_object(why, "sjs.ContextError"), -1, 0, ""});
+    end_live_job(*it->second, JobOutcome{job_state::k_error, {}, false, job_error(why, "sjs.ContextError"), -1, 0, ""});
   }
 }
 
@@ -817,10 +813,10 @@ void Service::pump_adhoc() {
         bool killed = it2->second->kill_requested;
         end_live_job(*it2->second,
                      killed ? JobOutcome{job_state::k_killed, {}, false,
-                                         error_object("Job " + job_id + " killed", "sjs.JobKilled"), -1, 0,
+                                         job_error("Job " + job_id + " killed", "sjs.JobKilled"), -1, 0,
                                          end_reason::k_user}
                             : JobOutcome{job_state::k_error, {}, false,
-                                         error_object("ad-hoc context failed to start: " + error,
+                                         job_error("ad-hoc context failed to start: " + error,
                                                       "sjs.ContextInitError"),
                                          -1, 0, ""});
       }
@@ -951,7 +947,7 @@ void Service::end_live_job(LiveJob& job, JobOutcome outcome) {
     if (text.size() > m_config.max_result_bytes) {
       j.state = job_state::k_error;
       j.has_result = false;
-      j.error = error_object("the job's result is " + std::to_string(text.size()) + " bytes, over the limit of " +
+      j.error = job_error("the job's result is " + std::to_string(text.size()) + " bytes, over the limit of " +
                                  std::to_string(m_config.max_result_bytes) +
                                  " (store.max-result-bytes): write large output to a file instead",
                              "sjs.ResultTooLarge");
@@ -1054,7 +1050,7 @@ void Service::kill_job(const std::string& id, Reply<JobResult> reply) {
       if (ct != m_contexts.end()) removed = ct->second->queue.remove(id);
     }
     if (removed) {
-      end_live_job(job, JobOutcome{job_state::k_killed, {}, false, error_object("Job " + id + " killed", "sjs.JobKilled"),
+      end_live_job(job, JobOutcome{job_state::k_killed, {}, false, job_error("Job " + id + " killed", "sjs.JobKilled"),
                                    -1, 0, end_reason::k_user});
       return;
     }

@@ -12,6 +12,10 @@ bool is_job_state(const std::string& state) {
   return state == job_state::k_queued || state == job_state::k_running || is_final_job_state(state);
 }
 
+nlohmann::json job_error(const std::string& message, const std::string& error_class) {
+  return {{"message", message}, {"errorClass", error_class}, {"stack", nlohmann::json::array()}};
+}
+
 template <typename T>
 T parse_args(const nlohmann::json& args) {
   if (!args.is_null() && !args.is_object()) throw Error(ErrorCode::usage, "request args must be a JSON object");

@@ -48,11 +48,6 @@ bool base64_decode(std::string_view in, std::string& out) {
   return bits < 6;  // a single leftover sextet is not valid base64
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -244,7 +239,7 @@ void Authenticator::authenticate(HttpRequest& request, std::shared_ptr<HttpRespo
   const std::string header = request.header("authorization");
   if (header.empty()) return unauthorized(request, *responder, "no credentials");
   const auto space = header.find(' ');
-  const std::string scheme = lower(header.substr(0, space));
+  const std::string scheme = ascii_lower(header.substr(0, space));
   const std::string rest = space == std::string::npos ? "" : header.substr(space + 1);
   Waiter waiter{&request, std::move(responder), std::move(proceed)};
   if (scheme == "basic") return check_basic(rest, std::move(waiter));

@@ -23,24 +23,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-std::string percent_decode(const std::string& s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 namespace {
 
 // Bodies of these routes are streamed to a file: binaries and data files can be large.
@@ -244,7 +226,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
     m_request.remote = m_remote;
     for (const auto& f : h) {
       std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      name = ascii_lower(std::move(name));
       m_request.headers[name] = std::string(f.value());
     }
     m_keep_alive = h.keep_alive();

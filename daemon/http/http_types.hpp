@@ -61,6 +61,4 @@ class HttpResponder {
   virtual bool open() const = 0;
 };
 
-std::string percent_decode(const std::string& s, bool plus_is_space);
-
 }  // namespace sjs

@@ -45,10 +45,6 @@ HttpResponse e1(int status, const std::string& message) {
   return json_response(status, json{{"status", "ERROR"}, {"result", message}});
 }
 
-json error_object(const std::string& message, const std::string& error_class) {
-  return json{{"message", message}, {"errorClass", error_class}, {"stack", json::array()}};
-}
-
 HttpResponse e2(int status, const std::string& label, const json& error) {
   return json_response(status, json{{"status", label}, {"result", error}});
 }
@@ -62,7 +58,7 @@ HttpResponse success(int status, const std::string& message = "") {
 // A service error in spark-jobserver's shape: E1 with the error table's status;
 // an internal failure is 500 E2 "ERROR"; a queue bound is 503 NO SLOTS AVAILABLE.
 HttpResponse from_error(const Error& e) {
-  if (e.code() == ErrorCode::internal) return e2(500, "ERROR", error_object(e.what(), "sjs.InternalError"));
+  if (e.code() == ErrorCode::internal) return e2(500, "ERROR", job_error(e.what(), "sjs.InternalError"));
   if (e.code() == ErrorCode::busy) {
     return json_response(503, json{{"status", "NO SLOTS AVAILABLE"}, {"result", e.what()}});
   }
@@ -70,16 +66,6 @@ HttpResponse from_error(const Error& e) {
 }
 
 // ---- request helpers ------------------------------------------------------------
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string trim_ws(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -116,7 +102,7 @@ std::vector<std::string> config_list(const json& config, const char* key) {
 
 // "true"/"false" (any case); nullopt for anything else.
 std::optional<bool> parse_bool(const std::string& v) {
-  const std::string l = lower(v);
+  const std::string l = ascii_lower(v);
   if (l == "true" || l == "1" || l == "yes" || l == "on") return true;
   if (l == "false" || l == "0" || l == "no" || l == "off") return false;
   return std::nullopt;
@@ -202,8 +188,8 @@ std::string secs(std::int64_t ms) {
 
 json job_error(const JobInfo& j) {
   if (j.error.is_object()) return j.error;
-  if (j.state == job_state::k_killed) return error_object("Job " + j.id + " killed", "sjs.JobKilled");
-  return error_object("job " + j.id + " ended " + j.state, "sjs.Error");
+  if (j.state == job_state::k_killed) return job_error("Job " + j.id + " killed", "sjs.JobKilled");
+  return job_error("job " + j.id + " ended " + j.state, "sjs.Error");
 }
 
 std::map<std::string, std::string> context_ids(const Service& s) {
@@ -266,7 +252,7 @@ struct UploadKind {
 };
 
 std::optional<UploadKind> upload_kind(const std::string& content_type) {
-  const std::string ct = lower(trim_ws(content_type.substr(0, content_type.find(';'))));
+  const std::string ct = ascii_lower(trim_ws(content_type.substr(0, content_type.find(';'))));
   if (ct == "application/java-archive" || ct == "application/x-java-archive") return UploadKind{"jar", ".jar", true};
   if (ct == "application/python-egg" || ct == "application/python-archive") return UploadKind{"py", ".egg", true};
   if (ct == "application/python-wheel") return UploadKind{"py", ".whl", true};
@@ -289,7 +275,7 @@ void guarded(const Res& res, Fn&& fn) {
   } catch (const Error& e) {
     res->send(from_error(e));
   } catch (const std::exception& e) {
-    res->send(e2(500, "ERROR", error_object(e.what(), "sjs.InternalError")));
+    res->send(e2(500, "ERROR", job_error(e.what(), "sjs.InternalError")));
   }
 }
 
@@ -411,7 +397,7 @@ void upload_binary(const Call& c, const std::string& name, bool legacy_jar) {
                                           cleanup();
                                           if (e.code() == ErrorCode::internal) {
                                             res->send(e2(500, "Storage Failure",
-                                                         error_object(e.what(), "sjs.StorageFailure")));
+                                                         job_error(e.what(), "sjs.StorageFailure")));
                                           } else if (e.code() == ErrorCode::bad_request && zip) {
                                             res->send(e1(400, wrong_format + ": " + e.what()));
                                           } else {
@@ -476,9 +462,9 @@ std::string context_runtime(const Service& s, json& settings) {
     runtime = settings["runtime"].is_string() ? settings["runtime"].get<std::string>() : settings["runtime"].dump();
     settings.erase("runtime");
   }
-  if (!runtime.empty()) return lower(runtime);
+  if (!runtime.empty()) return ascii_lower(runtime);
   if (settings.contains("context-factory") && settings["context-factory"].is_string()) {
-    const std::string factory = lower(settings["context-factory"].get<std::string>());
+    const std::string factory = ascii_lower(settings["context-factory"].get<std::string>());
     if (factory == "exec" || factory == "jvm" || factory == "spark") return factory;
     if (factory.find("python") != std::string::npos) return "python";
   }
@@ -524,7 +510,7 @@ void create_context(const Call& c, const std::string& name) {
                                                 [res](const Error& e) {
                                                   if (e.code() == ErrorCode::internal) {
                                                     res->send(e2(500, "CONTEXT INIT ERROR",
-                                                                 error_object(e.what(), "sjs.ContextInitError")));
+                                                                 job_error(e.what(), "sjs.ContextInitError")));
                                                   } else {
                                                     res->send(from_error(e));
                                                   }
@@ -777,7 +763,7 @@ void list_jobs(const Call& c) {
   }
   if (args.limit == 0) return c.send(json_response(200, json::array()));
   // Status, case-insensitive. RUNNING includes sjs's QUEUED (shown as RUNNING).
-  const std::string status = upper(c.req.query_value("status"));
+  const std::string status = ascii_upper(c.req.query_value("status"));
   std::vector<std::string> states;
   if (status.empty()) {
     states.push_back("");
@@ -1065,7 +1051,7 @@ bool route_sjs(Service& service, const HttpRequest& req, const std::shared_ptr<H
     c.send(from_error(e));
   } catch (const std::exception& e) {
     spdlog::error("http {} {}: {}", req.method, req.path, e.what());
-    c.send(e2(500, "ERROR", error_object(e.what(), "sjs.InternalError")));
+    c.send(e2(500, "ERROR", job_error(e.what(), "sjs.InternalError")));
   }
   return true;
 }

@@ -42,10 +42,6 @@ struct WorkerRuntime::Worker {
 
 namespace {
 
-nlohmann::json error_object(const std::string& message, const std::string& error_class) {
-  return {{"message", message}, {"errorClass", error_class}, {"stack", nlohmann::json::array()}};
-}
-
 // The last lines of a log file, to say why a worker would not start.
 std::string log_tail(const std::string& path, std::size_t max_bytes = 2048) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -250,7 +246,7 @@ void WorkerRuntime::on_message(const nlohmann::json& msg) {
       o.result = msg.contains("result") ? msg["result"] : nlohmann::json();
     } else {
       const std::string kind = msg.value("kind", worker::k_kind_error);
-      o.error = msg.contains("error") && msg["error"].is_object() ? msg["error"] : error_object("job failed", "sjs.Error");
+      o.error = msg.contains("error") && msg["error"].is_object() ? msg["error"] : job_error("job failed", "sjs.Error");
       if (kind == worker::k_kind_killed || !reason.empty()) {
         o.state = job_state::k_killed;
         o.end_reason = reason.empty() ? end_reason::k_user : reason;
@@ -286,10 +282,10 @@ void WorkerRuntime::on_exit(const std::string& why) {
     if (!job.cancel_reason.empty()) {
       o.state = job_state::k_killed;
       o.end_reason = job.cancel_reason;
-      o.error = error_object("Job " + id + " killed (its context was restarted to stop it)", "sjs.JobKilled");
+      o.error = job_error("Job " + id + " killed (its context was restarted to stop it)", "sjs.JobKilled");
     } else {
       o.state = job_state::k_error;
-      o.error = error_object("context " + m_options.context_name + " died: its worker " + why, "sjs.ContextDied");
+      o.error = job_error("context " + m_options.context_name + " died: its worker " + why, "sjs.ContextDied");
     }
     m_sink.job_ended(id, std::move(o));
   }
@@ -313,7 +309,7 @@ void WorkerRuntime::run(JobRun run) {
       if (!m_jobs.erase(id)) return;
       JobOutcome o;
       o.state = job_state::k_error;
-      o.error = error_object("context " + m_options.context_name + " is not running", "sjs.ContextNotRunning");
+      o.error = job_error("context " + m_options.context_name + " is not running", "sjs.ContextNotRunning");
       m_sink.job_ended(id, std::move(o));
     });
     return;

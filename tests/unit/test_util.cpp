@@ -39,3 +39,18 @@ TEST_CASE("make_time_uuid gives version-7 UUIDs that sort in the order they were
   REQUIRE(ms(ids.back()) >= ms(ids.front()));
   REQUIRE(ms(ids.back()) <= after + 20000 / 4096 + 1);
 }
+
+TEST_CASE("percent_decode decodes %XX, keeps invalid escapes, and turns + into a space only in queries", "[util]") {
+  REQUIRE(percent_decode("a%20b%2Fc", false) == "a b/c");
+  REQUIRE(percent_decode("a+b", false) == "a+b");
+  REQUIRE(percent_decode("a+b", true) == "a b");
+  REQUIRE(percent_decode("100%", false) == "100%");
+  REQUIRE(percent_decode("%zz%4", false) == "%zz%4");
+  REQUIRE(percent_decode("%e2%82%ac", false) == "\xe2\x82\xac");
+}
+
+TEST_CASE("ascii_lower and ascii_upper change ASCII letters only", "[util]") {
+  REQUIRE(ascii_lower("Content-TYPE") == "content-type");
+  REQUIRE(ascii_upper("finished") == "FINISHED");
+  REQUIRE(ascii_lower("\xc3\x84X") == "\xc3\x84x");
+}

@@ -54,6 +54,9 @@ constexpr const char* k_killed = "KILLED";
 bool is_final_job_state(const std::string& state);
 bool is_job_state(const std::string& state);
 
+// A job's error object as stored and shown: {message, errorClass, stack: []}.
+nlohmann::json job_error(const std::string& message, const std::string& error_class);
+
 // Why a job ended the way it did, beyond its state.
 namespace end_reason {
 constexpr const char* k_none = "";

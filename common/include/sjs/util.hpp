@@ -32,5 +32,10 @@ void check_name(std::string_view what, std::string_view name);
 
 bool starts_with(std::string_view s, std::string_view prefix);
 bool ends_with(std::string_view s, std::string_view suffix);
+// ASCII lower/upper case (header names, schemes, enum-like values); other bytes unchanged.
+std::string ascii_lower(std::string s);
+std::string ascii_upper(std::string s);
+// %XX decoding (invalid escapes kept as they are); `plus_is_space` for query strings.
+std::string percent_decode(std::string_view s, bool plus_is_space);
 
 }  // namespace sjs
