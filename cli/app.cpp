@@ -228,7 +228,7 @@ int run(int argc, char** argv) {
     return rc == 0 ? 0 : exit_code::k_usage;
   } catch (const Error& e) {
     if (ctx.globals.json) {
-      print_json({{"error", {{"code", std::string(error_name(e.code()))}, {"message", e.what()}}}});
+      print_json({{"error", error_to_json(e)}});
     }
     std::cerr << "sjs: " << e.what() << "\n";
     return e.exit_code();

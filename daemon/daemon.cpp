@@ -151,7 +151,8 @@ std::unique_ptr<HttpServer> make_http_server(asio::io_context& io, Service& serv
 
   // Metrics: job start/end from the service, every response from the server; CORS headers on every response.
   auto metrics = std::make_shared<Metrics>();
-  service.add_job_observer([metrics](const JobInfo& job) { metrics->job_event(job); });
+  service.events().on_started([metrics](const JobInfo& job) { metrics->job_event(job); });
+  service.events().on_ended([metrics](const JobInfo& job, const nlohmann::json&) { metrics->job_event(job); });
   o.on_response = [metrics, cors](const HttpRequest& req, int status,
                                   std::vector<std::pair<std::string, std::string>>& headers) {
     metrics->response(status);

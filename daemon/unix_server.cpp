@@ -89,7 +89,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_error(const nlohmann::json& id, const Error& e) {
     send(nlohmann::json{{"id", id},
                         {"ok", false},
-                        {"error", {{"code", std::string(error_name(e.code()))}, {"message", e.what()}}}});
+                        {"error", error_to_json(e)}});
   }
 
   void send(const nlohmann::json& message) {

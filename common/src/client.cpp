@@ -64,10 +64,7 @@ nlohmann::json Client::receive() {
 
 void Client::throw_if_error(const nlohmann::json& envelope) {
   if (envelope.value("ok", false)) return;
-  const auto& err = envelope.contains("error") ? envelope["error"] : nlohmann::json::object();
-  std::string code = err.is_object() ? err.value("code", "internal") : "internal";
-  std::string message = err.is_object() ? err.value("message", "unknown error") : "unknown error";
-  throw Error(error_code_from_name(code), message);
+  throw error_from_json(envelope.contains("error") ? envelope["error"] : nlohmann::json::object());
 }
 
 nlohmann::json Client::call(const std::string& op, const nlohmann::json& args) {

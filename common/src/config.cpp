@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 #include "sjs/errors.hpp"
 #include "sjs/hocon.hpp"
@@ -49,6 +51,38 @@ void apply_conf_pair(nlohmann::json& config, std::string_view pair, std::string_
     throw Error(ErrorCode::bad_request, std::string(flag) + " \"" + std::string(pair) + "\": " + e.what());
   }
   merge_config(config, parsed);
+}
+
+void apply_raw_setting(nlohmann::json& config, std::string_view dotted_key, std::string_view raw_value) {
+  nlohmann::json value = std::string(raw_value);
+  if (raw_value == "true" || raw_value == "false") {
+    value = raw_value == "true";
+  } else if (!raw_value.empty() && raw_value.find_first_not_of("0123456789.-+eE") == std::string::npos) {
+    const std::string text(raw_value);
+    char* end = nullptr;
+    errno = 0;
+    const long long n = std::strtoll(text.c_str(), &end, 10);
+    if (!errno && *end == '\0') {
+      value = n;
+    } else {
+      errno = 0;
+      const double d = std::strtod(text.c_str(), &end);
+      if (!errno && *end == '\0' && d >= 0 && d <= 1e9) value = d;
+    }
+  }
+  nlohmann::json* node = &config;
+  std::size_t start = 0;
+  for (;;) {
+    const auto dot = dotted_key.find('.', start);
+    const std::string part(dotted_key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (!node->is_object()) *node = nlohmann::json::object();
+    if (dot == std::string_view::npos) {
+      (*node)[part] = std::move(value);
+      return;
+    }
+    node = &(*node)[part];
+    start = dot + 1;
+  }
 }
 
 void merge_config(nlohmann::json& base, const nlohmann::json& overlay) {

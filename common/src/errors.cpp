@@ -61,4 +61,26 @@ const std::vector<OutcomeInfo>& outcome_table() {
   return k_table;
 }
 
+std::string Error::detail(const char* key) const {
+  if (!m_details.is_object()) return "";
+  auto it = m_details.find(key);
+  return it != m_details.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+nlohmann::json error_to_json(const Error& e) {
+  nlohmann::json j = {{"code", std::string(error_name(e.code()))}, {"message", e.what()}};
+  if (!e.details().is_null()) j["details"] = e.details();
+  return j;
+}
+
+Error error_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return Error(ErrorCode::internal, "unknown error");
+  const auto code = j.find("code");
+  const auto message = j.find("message");
+  const auto details = j.find("details");
+  return Error(error_code_from_name(code != j.end() && code->is_string() ? code->get<std::string>() : "internal"),
+               message != j.end() && message->is_string() ? message->get<std::string>() : "unknown error",
+               details != j.end() ? *details : nlohmann::json());
+}
+
 }  // namespace sjs

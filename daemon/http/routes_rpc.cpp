@@ -19,7 +19,7 @@ namespace sjs {
 namespace {
 
 nlohmann::json envelope_error(const Error& e) {
-  return {{"ok", false}, {"error", {{"code", std::string(error_name(e.code()))}, {"message", e.what()}}}};
+  return {{"ok", false}, {"error", error_to_json(e)}};
 }
 
 // A protocol Responder that answers over HTTP.

@@ -11,6 +11,7 @@
 
 using nlohmann::json;
 using sjs::apply_conf_pair;
+using sjs::apply_raw_setting;
 using sjs::DaemonConfig;
 using sjs::Error;
 using sjs::ErrorCode;
@@ -285,4 +286,22 @@ TEST_CASE("config: DaemonConfig::apply rejects a negative or non-number value na
   Error level = error_from([&] { c.apply(expected(R"({"log": {"level": 3}})"), "sjsd.conf"); });
   CHECK(level.code() == ErrorCode::bad_request);
   CHECK_THAT(level.what(), Catch::Contains("log.level"));
+}
+
+TEST_CASE("apply_raw_setting types a query value as HOCON types an unquoted one, at its dotted path", "[config]") {
+  nlohmann::json c = nlohmann::json::object();
+  apply_raw_setting(c, "num-cpu-cores", "2");
+  apply_raw_setting(c, "spark.executor.memory", "512m");
+  apply_raw_setting(c, "spark.master", "local[4]");
+  apply_raw_setting(c, "ratio", "1.5");
+  apply_raw_setting(c, "flag", "true");
+  apply_raw_setting(c, "spark.executor.cores", "3");
+  REQUIRE(c["num-cpu-cores"] == 2);
+  REQUIRE(c["spark"]["executor"]["memory"] == "512m");
+  REQUIRE(c["spark"]["executor"]["cores"] == 3);
+  REQUIRE(c["spark"]["master"] == "local[4]");
+  REQUIRE(c["ratio"] == 1.5);
+  REQUIRE(c["flag"] == true);
+  apply_raw_setting(c, "spark", "plain");  // a scalar replaces the object, as a later query key would
+  REQUIRE(c["spark"] == "plain");
 }

@@ -17,6 +17,11 @@ nlohmann::json parse_config_text(std::string_view text, const std::string& origi
 // `"quoted"`, `42`) onto `config`. Throws Error(bad_request) on a malformed pair.
 void apply_conf_pair(nlohmann::json& config, std::string_view pair, std::string_view flag = "--conf");
 
+// Applies one setting whose value is raw text (a URL query parameter): typed as HOCON types an
+// unquoted value (2 and 1.5 are numbers, true/false booleans, anything else such as "512m" or
+// "local[4]" a string) and set at its dotted path, making objects on the way.
+void apply_raw_setting(nlohmann::json& config, std::string_view dotted_key, std::string_view raw_value);
+
 // Deep merge: objects merge key by key, anything else in `overlay` replaces.
 void merge_config(nlohmann::json& base, const nlohmann::json& overlay);
 

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace sjs {
 
 enum class ErrorCode {
@@ -43,15 +45,26 @@ std::string_view error_name(ErrorCode code);
 // Unknown names map to internal.
 ErrorCode error_code_from_name(std::string_view name);
 
+// `details` names what the error is about ({"job": id}, {"binary": name}, {"context": name}, ...), so a
+// front end can shape its answer without reading the message text. Null when there is nothing to name.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), m_code(code) {}
+  Error(ErrorCode code, const std::string& message, nlohmann::json details = nullptr)
+      : std::runtime_error(message), m_code(code), m_details(std::move(details)) {}
   ErrorCode code() const { return m_code; }
   int exit_code() const { return error_info(m_code).exit_code; }
+  const nlohmann::json& details() const { return m_details; }
+  // A string detail ("job", "binary", ...), or "" when absent.
+  std::string detail(const char* key) const;
 
  private:
   ErrorCode m_code;
+  nlohmann::json m_details;
 };
+
+// The wire shape of an error: {"code", "message"[, "details"]}, and back (an unknown code is internal).
+nlohmann::json error_to_json(const Error& e);
+Error error_from_json(const nlohmann::json& j);
 
 // Exit codes that report a job's outcome (`submit --sync`, `wait`, `log --follow`).
 // They share one number space with the error codes above; see error_table().

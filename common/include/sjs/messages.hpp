@@ -212,6 +212,7 @@ struct JobLogArgs {
 struct JobListArgs {
   int limit = 50;
   std::string state;         // "" = any
+  std::vector<std::string> states;  // any of these (besides `state`); empty = no more
   std::string context;       // "" = any
   std::uint64_t before_seq = 0;  // page: only jobs with a smaller seq (0 = newest)
 };
@@ -273,7 +274,7 @@ SJS_DEFINE_JSON(JobSubmitArgs, binary, entry, args, with, context, config, prior
 SJS_DEFINE_JSON(JobIdArgs, id)
 SJS_DEFINE_JSON(JobWaitArgs, id, timeout_s)
 SJS_DEFINE_JSON(JobLogArgs, id, from, follow)
-SJS_DEFINE_JSON(JobListArgs, limit, state, context, before_seq)
+SJS_DEFINE_JSON(JobListArgs, limit, state, states, context, before_seq)
 SJS_DEFINE_JSON(JobResult, job, result, existing, wait_timed_out)
 SJS_DEFINE_JSON(JobConfigResult, config)
 SJS_DEFINE_JSON(JobLogChunk, data, offset, done, state)

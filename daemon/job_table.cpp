@@ -1,0 +1,504 @@
+// The job table's life cycle of a job: repair and requeue at start, submit,
+// queue, start, end. Queries (status, list, log, wait, kill) are in job_queries.cpp.
+#include "job_table.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "sjs/errors.hpp"
+#include "sjs/util.hpp"
+
+namespace sjs {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// True if `pid` is still the process of job `job_id` (it carries SJS_JOB_ID).
+bool is_job_process(int pid, const std::string& job_id) {
+  if (pid <= 0) return false;
+  std::string env;
+  try {
+    env = read_file("/proc/" + std::to_string(pid) + "/environ");
+  } catch (const Error&) {
+    return false;
+  }
+  const std::string needle = std::string("SJS_JOB_ID=") + job_id;
+  std::size_t pos = 0;
+  while (pos < env.size()) {
+    std::size_t end = env.find('\0', pos);
+    if (env.compare(pos, end == std::string::npos ? std::string::npos : end - pos, needle) == 0) return true;
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return false;
+}
+
+// An ad-hoc context's settings: its job config's `spark.context-settings` block
+// (spark-jobserver's way to size the context of an ad-hoc job), else none.
+nlohmann::json adhoc_settings(const nlohmann::json& config) {
+  if (!config.is_object()) return nlohmann::json::object();
+  auto spark = config.find("spark");
+  if (spark == config.end() || !spark->is_object()) return nlohmann::json::object();
+  auto settings = spark->find("context-settings");
+  if (settings == spark->end() || !settings->is_object()) return nlohmann::json::object();
+  return *settings;
+}
+
+JobOutcome killed(const std::string& message) {
+  return JobOutcome{job_state::k_killed, {}, false, job_error(message, "sjs.JobKilled"), -1, 0, end_reason::k_user};
+}
+
+}  // namespace
+
+JobTable::JobTable(asio::io_context& io, store::Store& store, const DaemonConfig& config, BinaryCatalog& binaries,
+                   ContextManager& contexts, JobEvents& events)
+    : m_io(io),
+      m_store(store),
+      m_config(config),
+      m_binaries(binaries),
+      m_contexts(contexts),
+      m_events(events),
+      m_adhoc(config.adhoc_max_jobs) {}
+
+JobTable::~JobTable() {
+  for (auto& [id, job] : m_live) {
+    if (job->log_fd >= 0) ::close(job->log_fd);
+  }
+}
+
+std::string JobTable::log_path(const std::string& job_id) const {
+  return m_config.data_dir + "/logs/" + job_id + ".log";
+}
+
+JobTable::LiveJob* JobTable::live(const std::string& id) {
+  auto it = m_live.find(id);
+  return it == m_live.end() ? nullptr : it->second.get();
+}
+
+// ---- start-up -------------------------------------------------------------------
+
+void JobTable::repair() {
+  m_seq = m_store.last_job_seq();
+  // Jobs that were running when the daemon died cannot be resumed: record that.
+  for (auto job : m_store.jobs_in_state(job_state::k_running)) {
+    if (is_job_process(job.pid, job.id)) ::kill(-job.pid, SIGKILL);  // an orphan of the dead daemon
+    job.state = job_state::k_error;
+    job.ended_ms = now_ms();
+    job.end_reason = end_reason::k_daemon_restart;
+    job.error = job_error("daemon restarted while the job was running", "sjs.DaemonRestarted");
+    spdlog::warn("job {} was running when sjsd stopped: marked ERROR", job.id);
+    m_store.put_job(job, nullptr, nullptr);
+  }
+  // Committed before the first client is served: no one may read such a job as still RUNNING.
+  m_store.flush();
+}
+
+void JobTable::requeue() {
+  for (auto& job : m_store.jobs_in_state(job_state::k_queued)) {
+    auto entry = std::make_unique<LiveJob>();
+    entry->info = job;
+    entry->config = m_store.get_job_config(job.id).value_or(nlohmann::json::object());
+    entry->sha256 = m_binaries.sha256_of(job.binary, job.binary_version);
+    for (const auto& dep : job.dependencies) {
+      auto colon = dep.rfind(':');
+      const std::string name = dep.substr(0, colon);
+      const int version = std::atoi(dep.substr(colon + 1).c_str());
+      const std::string sha = m_binaries.sha256_of(name, version);
+      if (!sha.empty()) entry->dependencies.push_back(BinaryRef{name, version, sha, ""});
+    }
+    LiveJob& l = *entry;
+    m_live[job.id] = std::move(entry);
+    if (l.sha256.empty() || (!job.adhoc && !m_contexts.find(job.context))) {
+      end_live_job(l, JobOutcome{job_state::k_error, {}, false,
+                                 job_error(l.sha256.empty() ? "its binary no longer exists"
+                                                            : "its context " + job.context + " no longer exists",
+                                           "sjs.Orphaned"),
+                                 -1, 0, ""});
+      continue;
+    }
+    enqueue(l);
+  }
+}
+
+// ---- submit ---------------------------------------------------------------------
+
+std::string JobTable::existing_for_key(const std::string& key) const {
+  if (auto it = m_pending_keys.find(key); it != m_pending_keys.end()) return it->second;
+  if (auto id = m_store.job_id_by_key(key)) return *id;
+  return "";
+}
+
+void JobTable::place(const JobSubmitArgs& args, const BinaryInfo& binary, JobInfo& j) {
+  if (!args.context.empty()) {
+    Context& ctx = m_contexts.named(args.context);
+    if (ctx.info.state == context_state::k_stopping) {
+      throw Error(ErrorCode::in_use, "context \"" + args.context + "\" is stopping", {{"context", args.context}});
+    }
+    if (!ctx.runtime || !ctx.runtime->accepts(binary.type)) {
+      throw Error(ErrorCode::bad_request,
+                  "Invalid job type for this context: context \"" + args.context + "\" runs " + ctx.info.runtime +
+                      ", binary \"" + binary.name + "\" is " + binary.type,
+                  {{"context", args.context}, {"binary", binary.name}, {"reason", "wrong_type"}});
+    }
+    int bound = ctx.info.settings.value("max-queue", 0);
+    if (bound > 0 && ctx.queue.queued() >= static_cast<std::size_t>(bound)) {
+      throw Error(ErrorCode::busy, "context \"" + args.context + "\" already has " + std::to_string(bound) +
+                                       " queued jobs (its max-queue): try again later",
+                  {{"context", args.context}});
+    }
+    j.context = args.context;
+    j.runtime = ctx.info.runtime;
+    j.adhoc = false;
+    return;
+  }
+  j.runtime = default_runtime_for(binary.type, !m_config.spark_home.empty());
+  if (!is_known_runtime(j.runtime)) {
+    throw Error(ErrorCode::bad_request, "binary \"" + binary.name + "\" is " + binary.type + " and its runtime " +
+                                            j.runtime + " is not available in this sjsd",
+                {{"binary", binary.name}, {"reason", "no_runtime"}});
+  }
+  if (m_config.adhoc_max_queue > 0 && m_adhoc.queued() >= static_cast<std::size_t>(m_config.adhoc_max_queue)) {
+    throw Error(ErrorCode::busy, "already " + std::to_string(m_config.adhoc_max_queue) +
+                                     " ad-hoc jobs are queued (adhoc.max-queue): try again later");
+  }
+  const std::string base = args.entry.empty() ? binary.name : args.entry;
+  j.context = make_time_uuid() + "-" + base.substr(0, 64);
+  j.adhoc = true;
+}
+
+void JobTable::submit(const JobSubmitArgs& args, Reply<JobResult> reply) {
+  if (m_shutting_down) throw Error(ErrorCode::unavailable, "sjsd is shutting down: submit again once it is back");
+  if (!args.config.is_object()) throw Error(ErrorCode::bad_request, "job config must be a JSON object");
+  if (args.timeout_s < 0) throw Error(ErrorCode::bad_request, "--timeout must be >= 0 seconds");
+  if (args.wait_timeout_s < 0) throw Error(ErrorCode::bad_request, "--wait-timeout must be >= 0 seconds");
+  if (!args.callback_url.empty()) {
+    if (!m_callback_check) throw Error(ErrorCode::bad_request, "callbacks are not available in this sjsd");
+    m_callback_check(args.callback_url);  // throws bad_request saying what is wrong
+  }
+
+  // Idempotency: the same key answers with the job it first created.
+  if (!args.key.empty()) {
+    if (args.key.size() > 256) throw Error(ErrorCode::bad_request, "--key is longer than 256 characters");
+    const std::string existing = existing_for_key(args.key);
+    if (!existing.empty()) {
+      JobInfo job = find(existing);
+      LiveJob* l = live(existing);
+      if (args.sync && l && !l->final_pending && !is_final_job_state(job.state)) {
+        add_waiter(*l, args.wait_timeout_s, Reply<JobResult>{[reply](JobResult r) {
+                                                                r.existing = true;
+                                                                reply.ok(std::move(r));
+                                                              },
+                                                              reply.fail});
+        return;
+      }
+      JobResult r = result_for(job, args.sync);
+      r.existing = true;
+      reply.ok(std::move(r));
+      return;
+    }
+  }
+
+  BinaryInfo binary = m_binaries.latest(args.binary);
+  if (binary.type == "jar" && args.entry.empty()) {
+    throw Error(ErrorCode::usage, "binary \"" + binary.name + "\" is a jar: give the job's class as ENTRY, e.g. " +
+                                      "sjs job submit " + binary.name + " com.example.MyJob");
+  }
+  std::vector<BinaryRef> dependencies;
+  for (const auto& name : args.with) {
+    BinaryInfo dep = m_binaries.latest(name);
+    if (dep.type != binary.type) {
+      throw Error(ErrorCode::bad_request, "--with " + name + ": it is " + dep.type + ", the job's binary is " + binary.type,
+                  {{"binary", name}});
+    }
+    dependencies.push_back(BinaryRef{dep.name, dep.version, dep.sha256, ""});
+  }
+
+  auto entry = std::make_unique<LiveJob>();
+  LiveJob& l = *entry;
+  JobInfo& j = l.info;
+  place(args, binary, j);
+  l.config = args.config;
+  l.sha256 = binary.sha256;
+  l.dependencies = dependencies;
+  j.id = make_time_uuid();
+  j.seq = ++m_seq;
+  j.binary = binary.name;
+  j.binary_version = binary.version;
+  j.binary_type = binary.type;
+  j.entry = args.entry;
+  j.args = args.args;
+  for (const auto& d : dependencies) j.dependencies.push_back(d.name + ":" + std::to_string(d.version));
+  j.state = job_state::k_queued;
+  j.priority = args.priority;
+  j.key = args.key;
+  j.timeout_s = args.timeout_s;
+  j.callback_url = args.callback_url;
+  j.submitted_ms = now_ms();
+  const std::string id = j.id;
+  m_live[id] = std::move(entry);
+  if (!args.key.empty()) m_pending_keys[args.key] = id;
+
+  const bool sync = args.sync;
+  const double wait_timeout = args.wait_timeout_s;
+  m_store.put_job(j, &l.config, nullptr, [this, id, key = args.key, sync, wait_timeout, reply](const std::string& error) {
+    if (!key.empty()) m_pending_keys.erase(key);
+    LiveJob* job = live(id);
+    if (!job) return reply.fail(Error(ErrorCode::internal, "job " + id + " vanished"));
+    if (!error.empty()) {
+      m_live.erase(id);
+      return reply.fail(Error(ErrorCode::internal, "could not record the job: " + error));
+    }
+    // Durable now: acknowledge, then queue it.
+    if (sync) add_waiter(*job, wait_timeout, reply);
+    else reply.ok(result_for(job->info, false));
+    enqueue(*job);
+  });
+}
+
+// ---- queues ---------------------------------------------------------------------
+
+void JobTable::enqueue(LiveJob& job) {
+  if (job.info.adhoc) {
+    m_adhoc.push(job.info.id, job.info.priority, job.info.seq);
+    pump_adhoc();
+    return;
+  }
+  Context* ctx = m_contexts.find(job.info.context);
+  if (!ctx) return;
+  ctx->queue.push(job.info.id, job.info.priority, job.info.seq);
+  pump(job.info.context);
+}
+
+void JobTable::pump(const std::string& context) {
+  Context* ctx = m_contexts.find(context);
+  if (m_shutting_down || !ctx || !ctx->ready || ctx->info.state != context_state::k_running) return;
+  while (auto id = ctx->queue.take()) {
+    LiveJob* job = live(*id);
+    if (!job) {
+      ctx->queue.release();
+      continue;
+    }
+    start_job(*job, *ctx);
+  }
+}
+
+void JobTable::pump_adhoc() {
+  if (m_shutting_down) return;
+  while (auto id = m_adhoc.take()) {
+    LiveJob* job = live(*id);
+    if (!job) {
+      m_adhoc.release();
+      continue;
+    }
+    m_contexts.start_adhoc(job->info.context, job->info.runtime, adhoc_settings(job->config), log_path(*id),
+                           [this, job_id = *id](const std::string& error) { adhoc_started(job_id, error); });
+  }
+}
+
+void JobTable::adhoc_started(const std::string& job_id, const std::string& error) {
+  LiveJob* job = live(job_id);
+  Context* ctx = job ? m_contexts.find(job->info.context) : nullptr;
+  if (error.empty() && ctx && !job->kill_requested) {
+    start_job(*job, *ctx);
+    return;
+  }
+  // The context could not start, or the job was killed meanwhile: end it, drop the context.
+  m_adhoc.release();
+  if (job) {
+    const std::string context = job->info.context;
+    end_live_job(*job, job->kill_requested ? killed("Job " + job_id + " killed")
+                                           : JobOutcome{job_state::k_error, {}, false,
+                                                        job_error("ad-hoc context failed to start: " + error,
+                                                                  "sjs.ContextInitError"),
+                                                        -1, 0, ""});
+    m_contexts.end_adhoc(context, error);
+  }
+  asio::post(m_io, [this] { pump_adhoc(); });
+}
+
+void JobTable::start_job(LiveJob& job, Context& ctx) {
+  ctx.running.insert(job.info.id);
+  job.info.started_ms = now_ms();
+  if (job.info.timeout_s > 0) {
+    job.timeout = std::make_unique<asio::steady_timer>(m_io);
+    job.timeout->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(job.info.timeout_s * 1000)));
+    job.timeout->async_wait([this, id = job.info.id](const boost::system::error_code& ec) {
+      if (!ec) on_timeout(id);
+    });
+  }
+  JobRun run;
+  run.job = job.info;
+  run.binary_path = m_binaries.path_for(job.sha256);
+  run.binaries.push_back(BinaryRef{job.info.binary, job.info.binary_version, job.sha256, run.binary_path});
+  for (auto dep : job.dependencies) {
+    dep.path = m_binaries.path_for(dep.sha256);
+    run.binaries.push_back(std::move(dep));
+  }
+  run.config = job.config;
+  run.work_dir = m_config.data_dir + "/run/" + job.info.id;
+  ctx.runtime->run(std::move(run));
+}
+
+// The timer holds only the job id: the job may have ended and its (ad-hoc) context may be gone
+// by the time its handler runs.
+void JobTable::on_timeout(const std::string& id) {
+  LiveJob* job = live(id);
+  if (!job || job->final_pending) return;
+  Context* ctx = m_contexts.find(job->info.context);
+  if (!ctx || !ctx->running.count(id) || !ctx->runtime) return;
+  spdlog::info("job {} ran past its timeout: killing it", id);
+  ctx->runtime->cancel(id, end_reason::k_timeout);
+}
+
+// ---- events from runtimes ----------------------------------------------------------
+
+void JobTable::job_started(const std::string& job_id, int pid) {
+  LiveJob* job = live(job_id);
+  if (!job) return;
+  JobInfo& j = job->info;
+  j.state = job_state::k_running;
+  j.pid = pid;
+  m_store.put_job(j, nullptr, nullptr, [this, snapshot = j](const std::string& error) {
+    if (error.empty()) m_events.publish_started(snapshot);
+  });
+}
+
+void JobTable::job_output(const std::string& job_id, std::string_view data) {
+  LiveJob* job = live(job_id);
+  if (!job) return;
+  if (job->log_fd < 0) {
+    // Created on the first output: a job that prints nothing costs no file.
+    job->log_fd = ::open(log_path(job_id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (job->log_fd < 0) spdlog::error("job {}: cannot open its log: {}", job_id, std::strerror(errno));
+  }
+  if (job->log_fd >= 0) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::write(job->log_fd, data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      off += static_cast<std::size_t>(n);
+    }
+  }
+  JobLogChunk chunk{std::string(data), job->log_size, false, ""};
+  job->log_size += data.size();
+  nlohmann::json part = chunk;
+  for (auto& f : job->followers) {
+    if (f.open()) f.part(part);
+  }
+}
+
+void JobTable::job_ended(const std::string& job_id, JobOutcome outcome) {
+  LiveJob* job = live(job_id);
+  if (!job) return;
+  const std::string context = job->info.context;
+  bool named = false;
+  if (Context* ctx = m_contexts.find(context)) {
+    ctx->running.erase(job_id);
+    if (ctx->info.adhoc) {
+      m_adhoc.release();
+      m_contexts.end_adhoc(context, "");  // the ad-hoc context ends with its job
+    } else {
+      ctx->queue.release();
+      named = true;
+    }
+  }
+  end_live_job(*job, std::move(outcome));
+  if (named) {
+    m_contexts.check_idle(context);
+    pump(context);
+  }
+  pump_adhoc();
+  maybe_idle();
+}
+
+void JobTable::end_queued(const std::string& job_id, JobOutcome outcome) {
+  if (LiveJob* job = live(job_id)) end_live_job(*job, std::move(outcome));
+}
+
+// Records a job's final state; waiters, followers and observers hear of it after the commit.
+void JobTable::end_live_job(LiveJob& job, JobOutcome outcome) {
+  if (job.timeout) job.timeout->cancel();
+  if (job.log_fd >= 0) {
+    ::close(job.log_fd);
+    job.log_fd = -1;
+  }
+  JobInfo& j = job.info;
+  j.state = outcome.state;
+  j.ended_ms = now_ms();
+  j.exit_status = outcome.exit_status;
+  j.signal = outcome.signal;
+  j.error = outcome.error;
+  j.end_reason = outcome.end_reason;
+  j.has_result = outcome.has_result;
+  if (outcome.has_result) {
+    std::string text = outcome.result.dump();
+    if (text.size() > m_config.max_result_bytes) {
+      j.state = job_state::k_error;
+      j.has_result = false;
+      j.error = job_error("the job's result is " + std::to_string(text.size()) + " bytes, over the limit of " +
+                              std::to_string(m_config.max_result_bytes) +
+                              " (store.max-result-bytes): write large output to a file instead",
+                          "sjs.ResultTooLarge");
+      outcome.result = nullptr;
+    }
+  }
+  job.result = std::move(outcome.result);
+  job.final_pending = true;
+  spdlog::info("job {} {} ({})", j.id, j.state, j.end_reason.empty() ? j.binary : j.end_reason);
+  const std::string id = j.id;
+  m_store.put_job(j, nullptr, j.has_result ? &job.result : nullptr, [this, id](const std::string& error) {
+    if (!error.empty()) spdlog::error("job {}: could not record its end: {}", id, error);
+    committed_end(id);
+  });
+}
+
+void JobTable::committed_end(const std::string& id) {
+  auto it = m_live.find(id);
+  if (it == m_live.end()) return;
+  std::unique_ptr<LiveJob> done = std::move(it->second);
+  m_live.erase(it);
+  remember_final(done->info);
+  for (auto& w : done->waiters) w.ended(done->info, done->result);
+  m_events.publish_ended(done->info, done->result);
+  JobLogChunk last{"", done->log_size, true, done->info.state};
+  for (auto& f : done->followers) {
+    if (f.open()) f.done(last);
+  }
+  maybe_idle();
+}
+
+bool JobTable::idle() const {
+  if (m_contexts.running_jobs() > 0) return false;
+  for (const auto& [id, job] : m_live) {
+    if (job->final_pending) return false;  // its commit is on the way
+  }
+  return true;
+}
+
+void JobTable::maybe_idle() {
+  if (m_shutting_down && m_on_idle && idle()) m_on_idle();
+}
+
+void JobTable::fail_waiters() {
+  for (auto& [id, job] : m_live) {
+    const Error gone(ErrorCode::unavailable, "sjsd is shutting down; job " + id +
+                                               " stays queued and runs when sjsd starts again",
+                     {{"job", id}});
+    for (auto& w : job->waiters) w.fail(gone);
+    job->waiters.clear();
+    for (auto& f : job->followers) {
+      if (f.open()) f.fail(gone);
+    }
+    job->followers.clear();
+  }
+}
+
+}  // namespace sjs
