@@ -601,7 +601,7 @@ for cmd in \
 done
 
 if [ "$failures" -gt 0 ]; then
-  echo "check_docs: $failures problem(s): update man/, completions/ and README.md with the CLI" >&2
+  echo "check_docs: $failures problem(s): update the docs (man/, completions/, README.md, docs/) with the code" >&2
   exit 1
 fi
 echo "check_docs: $npaths command paths, $(echo $all_options | wc -w) options and $ncodes exit codes match the docs;" \
