@@ -8,7 +8,14 @@
 #   - the exit-code table of `sjs --help` is in man/sjs.1 and README.md, number and meaning;
 #   - man/sjsd.1 documents every option of the built sjsd under OPTIONS;
 #   - the completions load (bash; zsh and fish when installed);
-#   - README.md still starts with the two commands people and CI run.
+#   - README.md still starts with the two commands people and CI run;
+# and that the docs describe the code as it is (functions check_* below):
+#   - every op of common/include/sjs/messages.hpp has a row in docs/protocol.md, and no other, and
+#     every field of its wire types is named there;
+#   - docs/http-api.md's route table and op permissions match GET /openapi.json of a running sjsd;
+#   - every repository path and relative link in README.md, docs/*.md and man/*.1 exists;
+#   - every runtime of the build has a section in docs/runtimes.md;
+#   - every LMDB database the store opens is in docs/ARCHITECTURE.md.
 # Usage: check_docs.sh PATH/TO/sjs SOURCE_DIR
 set -u
 
@@ -37,7 +44,8 @@ done
 [ "$failures" -eq 0 ] || exit 1
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# stop_http_daemon (below) stops the sjsd that check_http_routes starts, should the script end first.
+trap 'command -v stop_http_daemon >/dev/null 2>&1 && stop_http_daemon; rm -rf "$tmp"' EXIT INT TERM
 
 # ---- the CLI, from its --help --------------------------------------------------
 
@@ -261,6 +269,319 @@ while read -r opt; do
   grep -qx -- "$opt" "$tmp/tags" || fail "man/sjsd.1 does not document $opt under OPTIONS"
 done <"$tmp/sjsd_options"
 
+# ---- the docs against the code ----------------------------------------------------------
+# Each check is a function of its own; each says which doc lacks what (through fail).
+
+docs_dir=$src/docs
+messages_hpp=$src/common/include/sjs/messages.hpp
+
+# check_protocol_ops: every op of the client protocol, the constants of common/include/sjs/messages.hpp's
+#   namespace op { constexpr const char* k_job_submit = "job.submit"; ... }
+# has a row "| `job.submit` | ..." in docs/protocol.md's Operations table, and every row of that table
+# names an op that exists.
+check_protocol_ops() {
+  awk '/^namespace op \{/ {on = 1; next} on && /^\}/ {exit} on' "$messages_hpp" |
+    sed -n 's/.*constexpr const char\* *k_[A-Za-z0-9_]* *= *"\([^"]*\)".*/\1/p' >"$tmp/ops"
+  nops=$(grep -c . "$tmp/ops")
+  [ "$nops" -ge 10 ] || fail "found only $nops ops in namespace op of common/include/sjs/messages.hpp"
+  awk '/^## / {on = ($0 == "## Operations"); next} on' "$docs_dir/protocol.md" |
+    sed -n 's/^| `\([^`]*\)` |.*/\1/p' >"$tmp/doc_ops"
+  while read -r op; do
+    grep -qxF -- "$op" "$tmp/doc_ops" ||
+      fail "docs/protocol.md has no row for op \"$op\" (common/include/sjs/messages.hpp) in its Operations table"
+  done <"$tmp/ops"
+  while read -r op; do
+    grep -qxF -- "$op" "$tmp/ops" ||
+      fail "docs/protocol.md documents op \"$op\", which common/include/sjs/messages.hpp does not define"
+  done <"$tmp/doc_ops"
+}
+
+# check_protocol_fields: every field of every wire type of common/include/sjs/messages.hpp (the
+# names listed by its SJS_DEFINE_JSON(Type, field, ...) lines) is named in docs/protocol.md inside
+# a code span: `http_url`, or within one such as `{data, offset, done: false}`.
+check_protocol_fields() {
+  awk '/^SJS_DEFINE_JSON\(/ {on = 1} on {printf "%s ", $0} on && /\)/ {print ""; on = 0}' "$messages_hpp" |
+    sed -n 's/^SJS_DEFINE_JSON( *\([A-Za-z0-9_]*\) *, *\(.*\)).*/\1 \2/p' >"$tmp/wire_types"
+  grep -o '`[^`]*`' "$docs_dir/protocol.md" | grep -o '[A-Za-z_][A-Za-z0-9_]*' | sort -u >"$tmp/doc_words"
+  nfields=0
+  while read -r type fields; do
+    for field in $(printf '%s' "$fields" | tr ',' ' '); do
+      nfields=$((nfields + 1))
+      grep -qxF -- "$field" "$tmp/doc_words" ||
+        fail "docs/protocol.md does not name field \`$field\` of $type (common/include/sjs/messages.hpp)"
+    done
+  done <"$tmp/wire_types"
+  [ "$nfields" -ge 50 ] || fail "found only $nfields fields in the SJS_DEFINE_JSON lines of common/include/sjs/messages.hpp"
+}
+
+# check_http_routes: starts the built sjsd with HTTP on a free loopback port (port 0) in a temp data
+# dir, reads its GET /openapi.json, and compares it with docs/http-api.md:
+#   - the "## Routes" table: one row per route, "| `METHOD /path` | permission | ... |", where a
+#     placeholder is written <name> (OpenAPI: {name}), and the permission is the route's
+#     x-sjs-permission in backticks, "any authenticated user", or "none" (no authentication);
+#     every route of the document is in the table with that permission, and every row is a route
+#     of the document. POST /sjs/v1/<op> stands for the document's one path per op;
+#   - the table of "## sjs's own API (/sjs/v1)" that gives each op its permission: every op the
+#     document has (POST /sjs/v1/<op>) has a row, with its permission, and every op of the table
+#     is in the document.
+# Needs python3 (scripts/install-deps.sh installs it) to read JSON.
+http_daemon_dir=""
+start_http_daemon() {
+  http_daemon_dir=$tmp/daemon
+  mkdir -p "$http_daemon_dir"
+  "$sjsd" --data-dir "$http_daemon_dir" --socket "$http_daemon_dir/sjsd.sock" --http 127.0.0.1:0 \
+    >"$tmp/sjsd.out" 2>&1 && [ -s "$http_daemon_dir/sjsd.url" ]
+}
+stop_http_daemon() {
+  [ -n "$http_daemon_dir" ] && [ -s "$http_daemon_dir/sjsd.pid" ] || return 0
+  pid=$(cat "$http_daemon_dir/sjsd.pid")
+  kill -TERM "$pid" 2>/dev/null || return 0
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  kill -KILL "$pid" 2>/dev/null
+  http_daemon_dir=""
+}
+check_http_routes() {
+  if ! command -v python3 >/dev/null 2>&1; then
+    fail "python3 is needed to read sjsd's /openapi.json (scripts/install-deps.sh installs it)"
+    return
+  fi
+  if ! start_http_daemon; then
+    fail "could not start $sjsd with --http 127.0.0.1:0 to read its /openapi.json: $(cat "$tmp/sjsd.out")"
+    return
+  fi
+  python3 - "$(cat "$http_daemon_dir/sjsd.url")" "$docs_dir/http-api.md" >"$tmp/routes_out" 2>&1 <<'EOF'
+import json, re, sys, urllib.request
+
+url, doc_path = sys.argv[1], sys.argv[2]
+try:
+    api = json.load(urllib.request.urlopen(url + "/openapi.json", timeout=30))
+except Exception as e:  # a daemon that does not answer is drift too
+    print("FAIL cannot read %s/openapi.json: %s" % (url, e))
+    sys.exit(0)
+
+def norm(path):
+    return re.sub(r"<[^>]*>|\{[^}]*\}", "{}", path)
+
+def problem(message):
+    print("FAIL " + message)
+
+# The document: routes -> permission ("none" when never behind authentication), ops -> permission.
+served, served_ops = {}, {}
+for path, methods in api.get("paths", {}).items():
+    for method, op in methods.items():
+        permission = op.get("x-sjs-permission", "none")
+        m = re.fullmatch(r"/sjs/v1/([^/]+)", path)
+        if m and method == "post":
+            served_ops[m.group(1)] = permission
+            served[("POST", "/sjs/v1/{}")] = None  # per op
+        else:
+            served[(method.upper(), norm(path))] = permission
+
+# The doc: its Routes table and the op table of sjs's own API.
+section, documented, documented_ops = None, {}, {}
+in_fence = False
+for line in open(doc_path, encoding="utf-8"):
+    line = line.rstrip("\n")
+    if line.startswith("```"):
+        in_fence = not in_fence
+    if in_fence:
+        continue
+    if line.startswith("## "):
+        section = line[3:].strip()
+        continue
+    cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+    if len(cells) < 2:
+        continue
+    perm_cell = cells[1]
+    m = re.fullmatch(r"`([^`]*)`", perm_cell)
+    permission = m.group(1) if m else perm_cell
+    if section == "Routes":
+        m = re.fullmatch(r"`([A-Z]+) (/[^`]*)`", cells[0])
+        if m:
+            route = (m.group(1), norm(m.group(2)))
+            documented[route] = None if route == ("POST", "/sjs/v1/{}") else permission
+    elif section and section.startswith("sjs's own API"):
+        for op in re.findall(r"`([^`/ ]+)`", cells[0]):
+            if op not in ("op", "permission"):
+                documented_ops[op] = permission
+
+if not documented:
+    problem("docs/http-api.md has no route table under \"## Routes\"")
+for route, permission in sorted(served.items()):
+    name = "%s %s" % route
+    if route not in documented:
+        problem("docs/http-api.md: route %s (in sjsd's /openapi.json) is missing from its Routes table" % name)
+    elif documented[route] != permission:
+        problem("docs/http-api.md: route %s needs %r in sjsd's /openapi.json, the Routes table says %r"
+                % (name, permission, documented[route]))
+for route in sorted(documented):
+    if route not in served:
+        problem("docs/http-api.md lists route %s %s, which sjsd's /openapi.json does not have" % route)
+for op, permission in sorted(served_ops.items()):
+    if op not in documented_ops:
+        problem("docs/http-api.md: op %s (POST /sjs/v1/%s in sjsd's /openapi.json) has no row in the "
+                "permission table of \"sjs's own API\"" % (op, op))
+    elif documented_ops[op] != permission:
+        problem("docs/http-api.md: POST /sjs/v1/%s needs %r in sjsd's /openapi.json, the permission table says %r"
+                % (op, permission, documented_ops[op]))
+for op in sorted(documented_ops):
+    if op not in served_ops:
+        problem("docs/http-api.md gives op %s a permission, but sjsd's /openapi.json has no POST /sjs/v1/%s" % (op, op))
+print("ROUTES %d %d" % (len(served), len(served_ops)))
+EOF
+  stop_http_daemon
+  nroutes=$(sed -n 's/^ROUTES \([0-9]*\) .*/\1/p' "$tmp/routes_out")
+  nrpc=$(sed -n 's/^ROUTES [0-9]* \([0-9]*\)$/\1/p' "$tmp/routes_out")
+  while IFS= read -r line; do
+    case $line in
+      "FAIL "*) fail "${line#FAIL }" ;;
+      "ROUTES "*) ;;
+      *) fail "check_http_routes: $line" ;;
+    esac
+  done <"$tmp/routes_out"
+  [ "${nroutes:-0}" -ge 20 ] || fail "found only ${nroutes:-0} routes in sjsd's /openapi.json"
+}
+
+# check_doc_paths: every repository path and every relative Markdown link that README.md, docs/*.md,
+# the README.md files below the top-level directories (examples/jvm/README.md, ...) and man/*.1 name
+# exists, and every #anchor of a Markdown link is a heading of its file.
+# What counts as a repository path (so that data-dir paths such as `logs/<job>.log` or `store/`,
+# installed paths such as /usr/share/sjs/, and examples of users' paths are not taken for one):
+#   - a word that starts with a top-level directory of the repository, followed by a slash (cli/
+#     cmake/ common/ completions/ daemon/ docs/ examples/ man/ packaging/ runtimes/ scripts/
+#     tests/), at the start of a line or after a character that cannot be part of a path (so not
+#     inside /usr/..., <data dir>/..., $HOME/... or a URL), made of letters, digits and . _ + - /;
+#     a placeholder ends it, so `cli/commands/<family>.cpp` is checked as cli/commands/; trailing
+#     dots (the end of a sentence) are dropped;
+#   - in Markdown files, the target of a link [text](target) that is not a URL (scheme:) nor only
+#     an #anchor, relative to the file's directory, without its #anchor.
+# Anchors are GitHub's: the heading in lower case, without punctuation but - and _, spaces as -.
+# Man pages are read with their font escapes dropped (\fIdocs/protocol.md\fR names docs/protocol.md).
+check_doc_paths() {
+  if ! command -v python3 >/dev/null 2>&1; then
+    fail "python3 is needed to check the paths named by the docs"
+    return
+  fi
+  python3 - "$src" >"$tmp/paths_out" 2>&1 <<'EOF'
+import glob, os, re, sys
+
+src = sys.argv[1]
+top = ["cli", "cmake", "common", "completions", "daemon", "docs", "examples", "man", "packaging",
+       "runtimes", "scripts", "tests"]
+path_re = re.compile(r"(?:^|(?<=[^A-Za-z0-9_.+/~$>}\-]))((?:%s)/[A-Za-z0-9_.+/\-]*)" % "|".join(top))
+link_re = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+files = [os.path.join(src, "README.md")] + sorted(glob.glob(os.path.join(src, "docs", "*.md"))) + \
+        sorted(f for d in top if d != "docs" for f in glob.glob(os.path.join(src, d, "**", "README.md"), recursive=True)) + \
+        sorted(glob.glob(os.path.join(src, "man", "*.1")))
+
+def slugs(md_path):
+    out, seen, fence = set(), {}, False
+    for line in open(md_path, encoding="utf-8"):
+        if line.startswith("```"):
+            fence = not fence
+            continue
+        m = None if fence else re.match(r"#{1,6} +(.*?) *#* *$", line)
+        if not m:
+            continue
+        slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else "%s-%d" % (slug, n))
+    return out
+
+anchors = {}
+count = 0
+for path in files:
+    rel = os.path.relpath(path, src)
+    text = open(path, encoding="utf-8").read()
+    if path.endswith(".1"):
+        text = re.sub(r"\\f[BIRP]", "", text).replace("\\-", "-").replace("\\&", "")
+    for n, line in enumerate(text.split("\n"), 1):
+        for p in path_re.findall(line):
+            p = p.rstrip(".")
+            count += 1
+            if not os.path.exists(os.path.join(src, p)):
+                print("FAIL %s:%d names %s, which does not exist in the repository" % (rel, n, p))
+        if not path.endswith(".md"):
+            continue
+        for target in link_re.findall(line):
+            if re.match(r"[a-z][a-z0-9+.-]*:", target):
+                continue
+            file_part, _, anchor = target.partition("#")
+            dest = os.path.normpath(os.path.join(os.path.dirname(path), file_part)) if file_part else path
+            count += 1
+            if not os.path.exists(dest):
+                print("FAIL %s:%d links to %s, which does not exist" % (rel, n, file_part))
+                continue
+            if anchor and dest.endswith(".md"):
+                if dest not in anchors:
+                    anchors[dest] = slugs(dest)
+                if anchor not in anchors[dest]:
+                    print("FAIL %s:%d links to %s, but %s has no heading with that anchor"
+                          % (rel, n, target, os.path.relpath(dest, src)))
+print("PATHS %d" % count)
+EOF
+  npaths_named=$(sed -n 's/^PATHS \([0-9]*\)$/\1/p' "$tmp/paths_out")
+  while IFS= read -r line; do
+    case $line in
+      "FAIL "*) fail "${line#FAIL }" ;;
+      "PATHS "*) ;;
+      *) fail "check_doc_paths: $line" ;;
+    esac
+  done <"$tmp/paths_out"
+  [ "${npaths_named:-0}" -ge 50 ] || fail "found only ${npaths_named:-0} paths and links in the docs"
+}
+
+# check_runtimes: every runtime of the build has a section in docs/runtimes.md (a heading that names
+# it as a word: "## exec", "## jvm and spark"). The runtimes come from `sjs context create --help`,
+# whose --runtime option says them in exactly this shape (the runtime table prints it):
+#   one of: exec, jvm, spark
+# Until the CLI prints that shape, they come from is_known_runtime in daemon/runtimes/registry.cpp
+# (name == "exec" || ...).
+check_runtimes() {
+  "$sjs" context create --help 2>&1 | sed -n 's/.*one of: \([a-z0-9_-]*\(, [a-z0-9_-]*\)*\).*/\1/p' | head -n 1 |
+    tr ',' '\n' | sed 's/^ *//; /^$/d' >"$tmp/runtimes"
+  runtimes_from="sjs context create --help"
+  if [ ! -s "$tmp/runtimes" ]; then
+    awk '/is_known_runtime\(/ {on = 1} on {print} on && /\}/ {exit}' "$src/daemon/runtimes/registry.cpp" |
+      grep -o 'name == "[^"]*"' | sed 's/name == "\(.*\)"/\1/' >"$tmp/runtimes"
+    runtimes_from="is_known_runtime in daemon/runtimes/registry.cpp"
+  fi
+  nruntimes=$(grep -c . "$tmp/runtimes")
+  if [ "$nruntimes" -lt 1 ]; then
+    fail "found no runtimes: \"sjs context create --help\" has no \"one of: a, b\" line and daemon/runtimes/registry.cpp no is_known_runtime"
+    return
+  fi
+  awk '/^```/ {f = !f; next} !f && /^#+ /' "$docs_dir/runtimes.md" >"$tmp/runtime_headings"
+  while read -r rt; do
+    grep -Eq "(^|[^A-Za-z0-9_-])\`?$rt\`?([^A-Za-z0-9_-]|\$)" "$tmp/runtime_headings" ||
+      fail "docs/runtimes.md has no section (heading) for runtime \"$rt\" (from $runtimes_from)"
+  done <"$tmp/runtimes"
+}
+
+# check_lmdb_databases: every named LMDB database the store opens (open_db("name", ...) in
+# daemon/store/) is in docs/ARCHITECTURE.md, in backticks as in its table of databases.
+check_lmdb_databases() {
+  grep -ho 'open_db("[^"]*"' "$src"/daemon/store/*.cpp | sed 's/open_db("\(.*\)"/\1/' | sort -u >"$tmp/dbs"
+  ndbs=$(grep -c . "$tmp/dbs")
+  [ "$ndbs" -ge 5 ] || fail "found only $ndbs LMDB databases (open_db) in daemon/store/"
+  while read -r db; do
+    grep -qF -- "\`$db\`" "$docs_dir/ARCHITECTURE.md" ||
+      fail "docs/ARCHITECTURE.md does not list the LMDB database \`$db\` (opened in daemon/store/)"
+  done <"$tmp/dbs"
+}
+
+check_protocol_ops
+check_protocol_fields
+check_http_routes
+check_doc_paths
+check_runtimes
+check_lmdb_databases
+
 # ---- the completions load ----------------------------------------------------------
 
 bash -c ". \"\$1\" && complete -p sjs" sh "$bash_c" >/dev/null 2>&1 || fail "completions/sjs.bash does not load in bash"
@@ -280,7 +601,9 @@ for cmd in \
 done
 
 if [ "$failures" -gt 0 ]; then
-  echo "check_docs: $failures problem(s): update man/, completions/ and README.md with the CLI" >&2
+  echo "check_docs: $failures problem(s): update the docs (man/, completions/, README.md, docs/) with the code" >&2
   exit 1
 fi
-echo "check_docs: $npaths command paths, $(echo $all_options | wc -w) options and $ncodes exit codes match the docs"
+echo "check_docs: $npaths command paths, $(echo $all_options | wc -w) options and $ncodes exit codes match the docs;" \
+  "$nops ops, $nfields wire fields, ${nroutes:-0} HTTP routes and ${nrpc:-0} HTTP ops, ${npaths_named:-0} paths and links, $nruntimes runtimes" \
+  "and $ndbs LMDB databases too"
