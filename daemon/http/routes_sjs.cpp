@@ -186,6 +186,7 @@ std::string secs(std::int64_t ms) {
   return std::to_string(ms / 1000) + "." + frac + " secs";
 }
 
+using sjs::job_error;  // the two-argument one, beside this overload
 json job_error(const JobInfo& j) {
   if (j.error.is_object()) return j.error;
   if (j.state == job_state::k_killed) return job_error("Job " + j.id + " killed", "sjs.JobKilled");
