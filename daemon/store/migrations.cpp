@@ -35,8 +35,8 @@ int migrate(Txn& txn, MDB_dbi meta, const std::vector<Migration>& list, const st
   int found = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), found);
   if (ec != std::errc() || end != text.data() + text.size() || found < 1) {
-    throw Error(ErrorCode::internal, "store at " + where + " has a schema version sjsd cannot read (\"" + text +
-                                         "\"): use a new data dir");
+    throw Error(ErrorCode::internal,
+                "store at " + where + " has a schema version sjsd cannot read (\"" + text + "\"): use a new data dir");
   }
   if (found > newest) {
     throw Error(ErrorCode::internal, "store at " + where + " has schema version " + text +
@@ -52,8 +52,8 @@ int migrate(Txn& txn, MDB_dbi meta, const std::vector<Migration>& list, const st
     try {
       m.apply(txn);
     } catch (const std::exception& e) {
-      throw Error(ErrorCode::internal, "store at " + where + ": upgrading schema " + std::to_string(version) +
-                                           " to " + std::to_string(version + 1) + " (" + m.what +
+      throw Error(ErrorCode::internal, "store at " + where + ": upgrading schema " + std::to_string(version) + " to " +
+                                           std::to_string(version + 1) + " (" + m.what +
                                            ") failed, the store is unchanged: " + e.what());
     }
   }

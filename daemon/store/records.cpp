@@ -83,8 +83,8 @@ Record decode_with(std::string_view text, const char* record, Fields fields) {
     try {
       it->get_to(value);
     } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorCode::internal, std::string("store: a stored ") + record + " record has a bad \"" + key +
-                                           "\": " + e.what());
+      throw Error(ErrorCode::internal,
+                  std::string("store: a stored ") + record + " record has a bad \"" + key + "\": " + e.what());
     }
   });
   return r;

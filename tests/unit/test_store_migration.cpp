@@ -74,8 +74,8 @@ struct V1 {
 
   V1() {
     std::filesystem::copy_file(fixture_dir() + "/data.mdb", dir.path() + "/data.mdb");
-    std::filesystem::permissions(dir.path() + "/data.mdb", std::filesystem::perms::owner_read |
-                                                               std::filesystem::perms::owner_write);
+    std::filesystem::permissions(dir.path() + "/data.mdb",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     store = std::make_unique<Store>(StoreOptions{dir.path(), k_map_size}, post_inline);
   }
   const json& jobs() const { return expected.at("jobs"); }

@@ -120,13 +120,12 @@ TEST_CASE("store records: a stored job is a JSON object with exactly the schema-
   }
   const json stored = json::parse(raw_value(dir.path(), "jobs", job.id));
   // These names are on disk in every store since schema 1: a change here needs a migration.
-  CHECK(keys_of(stored) == std::set<std::string>{"id",           "seq",          "binary",     "binary_version",
-                                                 "binary_type",  "entry",        "args",       "dependencies",
-                                                 "context",      "adhoc",        "runtime",    "state",
-                                                 "priority",     "key",          "timeout_s",  "submitted_ms",
-                                                 "started_ms",   "ended_ms",     "exit_status", "signal",
-                                                 "error",        "end_reason",   "has_result", "pid",
-                                                 "callback_url"});
+  CHECK(keys_of(stored) ==
+        std::set<std::string>{"id",          "seq",          "binary",    "binary_version", "binary_type", "entry",
+                              "args",        "dependencies", "context",   "adhoc",          "runtime",     "state",
+                              "priority",    "key",          "timeout_s", "submitted_ms",   "started_ms",  "ended_ms",
+                              "exit_status", "signal",       "error",     "end_reason",     "has_result",  "pid",
+                              "callback_url"});
   CHECK(stored.at("id") == job.id);
   CHECK(stored.at("seq") == 7);
   CHECK(stored.at("binary_version") == 2);
