@@ -10,6 +10,9 @@
 
 namespace sjs::store {
 
+// Named databases one environment may hold (store.cpp opens 13).
+constexpr unsigned k_max_dbs = 16;
+
 // Throws Error(internal) naming the failed call and LMDB's message.
 void check_mdb(int rc, const char* what);
 

@@ -1,3 +1,7 @@
+// The Store's public API speaks the wire types (JobInfo, ContextInfo,
+// BinaryInfo); what it keeps on disk are its own records (records.hpp),
+// converted here at the boundary. Opening an older store upgrades it
+// (migrations.hpp).
 #include "store/store.hpp"
 
 #include <chrono>
@@ -6,13 +10,16 @@
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
 #include "store/lmdb.hpp"
+#include "store/migrations.hpp"
+#include "store/records.hpp"
 
 namespace sjs::store {
 
 // Named databases. Keys: seq is 8 bytes big-endian so byte order is numeric order.
+// Values are records (records.hpp), never wire types.
 struct Dbs {
-  MDB_dbi meta;       // "schema" -> "1"
-  MDB_dbi jobs;       // job id -> JobInfo JSON
+  MDB_dbi meta;       // "schema" -> "1" (the schema version, migrations.hpp)
+  MDB_dbi jobs;       // job id -> StoredJob
   MDB_dbi job_config; // job id -> config JSON
   MDB_dbi job_result; // job id -> result JSON
   MDB_dbi by_seq;     // seq -> job id                       (all jobs)
@@ -21,8 +28,8 @@ struct Dbs {
   MDB_dbi by_ctx_state; // context \0 state \0 seq -> job id
   MDB_dbi finished;   // seq -> job id                       (final jobs: retention)
   MDB_dbi keys;       // idempotency key -> job id
-  MDB_dbi binaries;   // name \0 version(be32) -> BinaryInfo JSON
-  MDB_dbi contexts;   // name -> ContextInfo JSON
+  MDB_dbi binaries;   // name \0 version(be32) -> StoredBinary
+  MDB_dbi contexts;   // name -> StoredContext
   MDB_dbi callbacks;  // job id -> callback URL, until it was delivered or given up on
 };
 
@@ -59,26 +66,21 @@ std::string joined(std::string_view a, std::string_view b) {
   return s;
 }
 
-std::string state_key(const JobInfo& j) { return joined(j.state, be64(j.seq)); }
-std::string context_key(const JobInfo& j) { return joined(j.context, be64(j.seq)); }
-std::string ctx_state_key(const JobInfo& j) { return joined(joined(j.context, j.state), be64(j.seq)); }
-
-template <typename T>
-T parse_json(std::string_view text) {
-  return nlohmann::json::parse(text).get<T>();
-}
+std::string state_key(const StoredJob& j) { return joined(j.state, be64(j.seq)); }
+std::string context_key(const StoredJob& j) { return joined(j.context, be64(j.seq)); }
+std::string ctx_state_key(const StoredJob& j) { return joined(joined(j.context, j.state), be64(j.seq)); }
 
 std::vector<JobInfo> load_jobs(const Txn& txn, const Dbs& dbs, const std::vector<std::string>& ids) {
   std::vector<JobInfo> out;
   out.reserve(ids.size());
   for (const auto& id : ids) {
     std::string_view v;
-    if (txn.get(dbs.jobs, id, v)) out.push_back(parse_json<JobInfo>(v));
+    if (txn.get(dbs.jobs, id, v)) out.push_back(to_wire(decode_job(v)));
   }
   return out;
 }
 
-void delete_job(Txn& txn, const Dbs& dbs, const JobInfo& j) {
+void delete_job(Txn& txn, const Dbs& dbs, const StoredJob& j) {
   txn.del(dbs.jobs, j.id);
   txn.del(dbs.job_config, j.id);
   txn.del(dbs.job_result, j.id);
@@ -98,20 +100,17 @@ void delete_job(Txn& txn, const Dbs& dbs, const JobInfo& j) {
 
 Store::Store(const StoreOptions& options, Post post) : m_dbs(std::make_unique<Dbs>()), m_post(std::move(post)) {
   make_dirs(options.dir, 0700);
-  m_env = std::make_unique<Env>(options.dir, options.map_size, 16);
+  m_env = std::make_unique<Env>(options.dir, options.map_size, k_max_dbs);
   Txn txn(*m_env, false);
   Dbs& d = *m_dbs;
   d.meta = txn.open_db("meta", true);
-  std::string version;
-  if (txn.get(d.meta, "schema", version)) {
-    if (version != std::to_string(k_schema_version)) {
-      throw Error(ErrorCode::internal, "store at " + options.dir + " has schema version " + version +
-                                           ", this sjsd reads version " + std::to_string(k_schema_version) +
-                                           ": use a matching sjsd or a new data dir");
-    }
-  } else {
-    txn.put(d.meta, "schema", std::to_string(k_schema_version));
+  if (newest_schema(migrations()) != k_schema_version) {
+    throw Error(ErrorCode::internal, "store: k_schema_version is " + std::to_string(k_schema_version) +
+                                         " but the migrations reach version " +
+                                         std::to_string(newest_schema(migrations())));
   }
+  // Upgrades run in this transaction, before the databases are opened: all or nothing.
+  migrate(txn, d.meta, migrations(), options.dir);
   d.jobs = txn.open_db("jobs", true);
   d.job_config = txn.open_db("job_config", true);
   d.job_result = txn.open_db("job_result", true);
@@ -209,17 +208,18 @@ std::uint64_t Store::writes() const {
 
 // ---- jobs ---------------------------------------------------------------------
 
-void Store::put_job(const JobInfo& job, const nlohmann::json* config, const nlohmann::json* result, Done done) {
+void Store::put_job(const JobInfo& info, const nlohmann::json* config, const nlohmann::json* result, Done done) {
   std::string config_text = config ? config->dump() : std::string();
   std::string result_text = result ? result->dump() : std::string();
   bool has_config = config != nullptr, has_result = result != nullptr;
+  StoredJob job = to_record(info);
   enqueue(
       [this, job, config_text = std::move(config_text), result_text = std::move(result_text), has_config,
        has_result](Txn& txn) {
         const Dbs& d = *m_dbs;
         std::string_view old_text;
         if (txn.get(d.jobs, job.id, old_text)) {
-          JobInfo old = parse_json<JobInfo>(old_text);
+          StoredJob old = decode_job(old_text);
           if (old.state != job.state) {
             txn.del(d.by_state, state_key(old));
             txn.del(d.by_ctx_state, ctx_state_key(old));
@@ -231,7 +231,7 @@ void Store::put_job(const JobInfo& job, const nlohmann::json* config, const nloh
           // Owed from the submission on: a callback survives a daemon restart.
           if (!job.callback_url.empty()) txn.put(d.callbacks, job.id, job.callback_url);
         }
-        txn.put(d.jobs, job.id, nlohmann::json(job).dump());
+        txn.put(d.jobs, job.id, encode(job));
         txn.put(d.by_state, state_key(job), job.id);
         txn.put(d.by_ctx_state, ctx_state_key(job), job.id);
         if (is_final_job_state(job.state)) txn.put(d.finished, be64(job.seq), job.id);
@@ -245,7 +245,7 @@ std::optional<JobInfo> Store::get_job(const std::string& id) const {
   Txn txn(*m_env, true);
   std::string_view v;
   if (!txn.get(m_dbs->jobs, id, v)) return std::nullopt;
-  return parse_json<JobInfo>(v);
+  return to_wire(decode_job(v));
 }
 
 std::optional<nlohmann::json> Store::get_job_config(const std::string& id) const {
@@ -351,14 +351,14 @@ void Store::apply_retention(const RetentionPolicy& policy, std::function<void(st
         const Dbs& d = *m_dbs;
         std::size_t finished = txn.count(d.finished);
         const std::int64_t cutoff = policy.max_age_ms > 0 ? now_ms() - policy.max_age_ms : 0;
-        std::vector<JobInfo> doomed;
+        std::vector<StoredJob> doomed;
         {
           Cursor cur(txn, d.finished);
           for (bool ok = cur.first(); ok; ok = cur.next()) {
             bool over_count = policy.max_jobs > 0 && finished - doomed.size() > policy.max_jobs;
             std::string_view v;
             if (!txn.get(d.jobs, cur.value(), v)) continue;
-            JobInfo j = parse_json<JobInfo>(v);
+            StoredJob j = decode_job(v);
             bool too_old = cutoff > 0 && j.ended_ms > 0 && j.ended_ms < cutoff;
             // Finished jobs are walked in submission order, which is close to
             // their end order: stop at the first one the policy keeps.
@@ -381,10 +381,8 @@ void Store::apply_retention(const RetentionPolicy& policy, std::function<void(st
 
 void Store::put_binary(const BinaryInfo& binary, Done done) {
   enqueue(
-      [this, binary](Txn& txn) {
-        BinaryInfo b = binary;
-        b.versions = 0;
-        txn.put(m_dbs->binaries, joined(b.name, be32(static_cast<std::uint32_t>(b.version))), nlohmann::json(b).dump());
+      [this, b = to_record(binary)](Txn& txn) {
+        txn.put(m_dbs->binaries, joined(b.name, be32(static_cast<std::uint32_t>(b.version))), encode(b));
       },
       std::move(done));
 }
@@ -397,7 +395,7 @@ void Store::delete_binary(const std::string& name, int version, Done done) {
         {
           Cursor cur(txn, m_dbs->binaries);
           for (bool ok = cur.seek(prefix); ok && starts_with(cur.key(), prefix); ok = cur.next()) {
-            auto b = parse_json<BinaryInfo>(cur.value());
+            auto b = decode_binary(cur.value());
             if (version == 0 || b.version == version) keys.emplace_back(cur.key());
           }
         }
@@ -412,7 +410,7 @@ std::vector<BinaryInfo> Store::binary_versions(const std::string& name) const {
   Cursor cur(txn, m_dbs->binaries);
   std::vector<BinaryInfo> out;
   for (bool ok = cur.seek(prefix); ok && starts_with(cur.key(), prefix); ok = cur.next()) {
-    out.push_back(parse_json<BinaryInfo>(cur.value()));
+    out.push_back(to_wire(decode_binary(cur.value())));
   }
   for (auto& b : out) b.versions = static_cast<int>(out.size());
   return out;
@@ -423,7 +421,7 @@ std::vector<BinaryInfo> Store::list_binaries() const {
   Cursor cur(txn, m_dbs->binaries);
   std::vector<BinaryInfo> out;
   for (bool ok = cur.first(); ok; ok = cur.next()) {
-    auto b = parse_json<BinaryInfo>(cur.value());
+    auto b = to_wire(decode_binary(cur.value()));
     if (!out.empty() && out.back().name == b.name) {
       b.versions = out.back().versions + 1;
       out.back() = std::move(b);
@@ -439,7 +437,7 @@ bool Store::blob_referenced(const std::string& sha256) const {
   Txn txn(*m_env, true);
   Cursor cur(txn, m_dbs->binaries);
   for (bool ok = cur.first(); ok; ok = cur.next()) {
-    if (parse_json<BinaryInfo>(cur.value()).sha256 == sha256) return true;
+    if (decode_binary(cur.value()).sha256 == sha256) return true;
   }
   return false;
 }
@@ -447,7 +445,7 @@ bool Store::blob_referenced(const std::string& sha256) const {
 // ---- contexts ---------------------------------------------------------------------
 
 void Store::put_context(const ContextInfo& context, Done done) {
-  enqueue([this, context](Txn& txn) { txn.put(m_dbs->contexts, context.name, nlohmann::json(context).dump()); },
+  enqueue([this, c = to_record(context)](Txn& txn) { txn.put(m_dbs->contexts, c.name, encode(c)); },
           std::move(done));
 }
 
@@ -459,7 +457,7 @@ std::vector<ContextInfo> Store::list_contexts() const {
   Txn txn(*m_env, true);
   Cursor cur(txn, m_dbs->contexts);
   std::vector<ContextInfo> out;
-  for (bool ok = cur.first(); ok; ok = cur.next()) out.push_back(parse_json<ContextInfo>(cur.value()));
+  for (bool ok = cur.first(); ok; ok = cur.next()) out.push_back(to_wire(decode_context(cur.value())));
   return out;
 }
 
@@ -467,7 +465,7 @@ std::optional<ContextInfo> Store::get_context(const std::string& name) const {
   Txn txn(*m_env, true);
   std::string_view v;
   if (!txn.get(m_dbs->contexts, name, v)) return std::nullopt;
-  return parse_json<ContextInfo>(v);
+  return to_wire(decode_context(v));
 }
 
 }  // namespace sjs::store
