@@ -110,7 +110,9 @@ class Fields {
   std::string m_path;
 };
 
-json message(const char* type) { return json{{"type", type}}; }
+json message(const char* type) {
+  return json{{"type", type}};
+}
 
 // The type of a top-level message, for errors before dispatch.
 std::string type_of(const json& j) {
@@ -160,10 +162,14 @@ Binary read_binary(const Fields& b) {
 
 std::string_view to_string(FailureKind kind) {
   switch (kind) {
-    case FailureKind::validation: return "validation";
-    case FailureKind::loading: return "loading";
-    case FailureKind::error: return "error";
-    case FailureKind::killed: return "killed";
+    case FailureKind::validation:
+      return "validation";
+    case FailureKind::loading:
+      return "loading";
+    case FailureKind::error:
+      return "error";
+    case FailureKind::killed:
+      return "killed";
   }
   return "error";
 }
@@ -172,8 +178,8 @@ FailureKind failure_kind_from_string(std::string_view kind) {
   for (FailureKind k : {FailureKind::validation, FailureKind::loading, FailureKind::error, FailureKind::killed}) {
     if (to_string(k) == kind) return k;
   }
-  throw Error(ErrorCode::protocol, "unknown failure kind \"" + std::string(kind) +
-                                       "\" (one of validation, loading, error, killed)");
+  throw Error(ErrorCode::protocol,
+              "unknown failure kind \"" + std::string(kind) + "\" (one of validation, loading, error, killed)");
 }
 
 // ---- daemon -> worker ---------------------------------------------------------
@@ -181,7 +187,9 @@ FailureKind failure_kind_from_string(std::string_view kind) {
 void to_json(json& j, const Binary& m) {
   j = {{"name", m.name}, {"version", m.version}, {"sha256", m.sha256}, {"path", m.path}};
 }
-void from_json(const json& j, Binary& m) { m = read_binary(Fields(j, k_run, "binary")); }
+void from_json(const json& j, Binary& m) {
+  m = read_binary(Fields(j, k_run, "binary"));
+}
 
 void to_json(json& j, const Run& m) {
   j = message(k_run);
@@ -228,7 +236,9 @@ void from_json(const json& j, ObjectsRequest& m) {
   m.id = f.unsigned_integer("id");
 }
 
-void to_json(json& j, const Shutdown&) { j = message(k_shutdown); }
+void to_json(json& j, const Shutdown&) {
+  j = message(k_shutdown);
+}
 void from_json(const json& j, Shutdown&) {
   Fields f(j, k_shutdown);
   f.expect_type(k_shutdown);
@@ -382,7 +392,9 @@ FromWorker decode(const json& m) {
                                        "objects or error)");
 }
 
-FromWorker decode_frame(std::string_view payload) { return decode(parse(payload, "a worker's frame")); }
+FromWorker decode_frame(std::string_view payload) {
+  return decode(parse(payload, "a worker's frame"));
+}
 
 ToWorker decode_for_worker(const json& m) {
   const std::string type = checked_type(m, "daemon");
@@ -397,7 +409,7 @@ ToWorker decode_for_worker(const json& m) {
 Hello check_hello(const json& m) {
   const std::string type = type_of(m);
   if (type != k_hello) {
-    std::string got = !type.empty()    ? "\"" + type + "\""
+    std::string got = !type.empty()   ? "\"" + type + "\""
                       : m.is_object() ? std::string("an object without a string \"type\"")
                                       : std::string(m.is_array() ? "an " : "a ") + m.type_name();
     throw Error(ErrorCode::protocol, "the worker's first message must be a hello, not " + got);

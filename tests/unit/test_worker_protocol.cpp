@@ -37,7 +37,9 @@ Error decode_error(const json& j) {
   return error_from([&] { (void)worker::decode(j); });
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 template <typename T>
 T decoded_as(const json& j) {
@@ -61,7 +63,7 @@ json valid_failed() {
 }
 
 json valid_hello() {
-  return {{"type", "hello"}, {"protocol", worker::k_protocol_version}, {"runtime", "jvm"},
+  return {{"type", "hello"}, {"protocol", worker::k_protocol_version},      {"runtime", "jvm"},
           {"pid", 4242},     {"capabilities", {"named-objects", "cancel"}}, {"version", "17.0.15"}};
 }
 
@@ -77,14 +79,15 @@ TEST_CASE("worker protocol: daemon messages have the documented JSON and decode 
   run.config = {{"input", {{"string", "a b a"}}}, {"secret", "s3"}};
   run.context = "ctx";
   const json rj = run;
-  CHECK(rj == json{{"type", "run"},
-                   {"job", "0190a1b2-job"},
-                   {"entry", "sjs.examples.WordCount"},
-                   {"binaries",
-                    {{{"name", "examples"}, {"version", 2}, {"sha256", std::string(64, 'e')}, {"path", "/data/blobs/ee"}},
-                     {{"name", "dep"}, {"version", 1}, {"sha256", std::string(64, 'd')}, {"path", "/d"}}}},
-                   {"config", {{"input", {{"string", "a b a"}}}, {"secret", "s3"}}},
-                   {"context", "ctx"}});
+  CHECK(rj ==
+        json{{"type", "run"},
+             {"job", "0190a1b2-job"},
+             {"entry", "sjs.examples.WordCount"},
+             {"binaries",
+              {{{"name", "examples"}, {"version", 2}, {"sha256", std::string(64, 'e')}, {"path", "/data/blobs/ee"}},
+               {{"name", "dep"}, {"version", 1}, {"sha256", std::string(64, 'd')}, {"path", "/d"}}}},
+             {"config", {{"input", {{"string", "a b a"}}}, {"secret", "s3"}}},
+             {"context", "ctx"}});
   auto back = decoded_for_worker_as<worker::Run>(rj);
   CHECK(back.job == run.job);
   CHECK(back.entry == run.entry);
@@ -476,8 +479,8 @@ class ScriptedWorker {
     options.start_timeout_s = 30;
     options.kill_grace_s = 5;
     sjs::Launch launch{"python3", {"python3", script, mode}, {"SJS_WORKER_FD=3"}};
-    runtime = std::make_unique<sjs::WorkerRuntime>(m_io, sink, options, "scripted", launch,
-                                                   std::set<std::string>{"py"});
+    runtime =
+        std::make_unique<sjs::WorkerRuntime>(m_io, sink, options, "scripted", launch, std::set<std::string>{"py"});
   }
 
   // Starts the worker; its start error ("" = ready).
@@ -511,8 +514,7 @@ class ScriptedWorker {
 
 }  // namespace
 
-TEST_CASE("worker runtime: a worker of another protocol version is a failed start naming both versions",
-          "[worker]") {
+TEST_CASE("worker runtime: a worker of another protocol version is a failed start naming both versions", "[worker]") {
   ScriptedWorker w("hello-v2");
   CHECK(w.start() == "worker speaks protocol 2, sjsd speaks 1: install matching versions of sjsd and the runner");
   CHECK(w.sink.died.empty());

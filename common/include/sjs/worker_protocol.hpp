@@ -54,17 +54,17 @@ constexpr const char* k_capability_cancel = "cancel";                // honours 
 struct Binary {
   std::string name;
   int version = 0;
-  std::string sha256;        // a worker may cache loaders by it: same sha, same bytes
-  std::string path;          // the stored blob, readable by the worker
+  std::string sha256;  // a worker may cache loaders by it: same sha, same bytes
+  std::string path;    // the stored blob, readable by the worker
 };
 
 // Validate, then run a job on a new thread.
 struct Run {
-  std::string job;           // the job id
-  std::string entry;         // class name (jvm, spark)
+  std::string job;    // the job id
+  std::string entry;  // class name (jvm, spark)
   std::vector<Binary> binaries;
   nlohmann::json config = nlohmann::json::object();  // the job's config, secrets included
-  std::string context;       // the context's name
+  std::string context;                               // the context's name
 };
 
 // Stop a job: it still ends with exactly one `failed` (kind killed) or `finished`.
@@ -91,11 +91,11 @@ struct SparkInfo {
 
 // The worker's first message: it is ready to run jobs.
 struct Hello {
-  int protocol = 0;          // the worker's k_protocol_version
-  std::string runtime;       // jvm | spark | ...
-  std::int64_t pid = 0;      // the worker's own process id (may differ from the spawned one)
+  int protocol = 0;      // the worker's k_protocol_version
+  std::string runtime;   // jvm | spark | ...
+  std::int64_t pid = 0;  // the worker's own process id (may differ from the spawned one)
   std::vector<std::string> capabilities;
-  std::string version;       // the worker's platform version (the JVM's java.version), "" if none
+  std::string version;             // the worker's platform version (the JVM's java.version), "" if none
   std::optional<SparkInfo> spark;  // only when a SparkContext was created
 };
 
@@ -111,13 +111,13 @@ struct Log {
 
 struct Progress {
   std::string job;
-  double value = 0;          // 0..1
-  std::string message;       // "" if none
+  double value = 0;     // 0..1
+  std::string message;  // "" if none
 };
 
 struct Finished {
   std::string job;
-  nlohmann::json result;     // any JSON, null included
+  nlohmann::json result;  // any JSON, null included
 };
 
 // Why a job did not finish.
@@ -134,7 +134,7 @@ FailureKind failure_kind_from_string(std::string_view kind);
 struct Failed {
   std::string job;
   FailureKind kind = FailureKind::error;
-  nlohmann::json error;      // {message: string, errorClass: string, stack: [string]}
+  nlohmann::json error;  // {message: string, errorClass: string, stack: [string]}
 };
 
 // The answer to ObjectsRequest.
@@ -179,8 +179,8 @@ nlohmann::json encode(const ToWorker& message);
 
 // ---- JSON mapping (nlohmann ADL) --------------------------------------------
 
-#define SJS_WORKER_MESSAGE(T)                      \
-  void to_json(nlohmann::json& j, const T& m);    \
+#define SJS_WORKER_MESSAGE(T)                  \
+  void to_json(nlohmann::json& j, const T& m); \
   void from_json(const nlohmann::json& j, T& m);
 
 SJS_WORKER_MESSAGE(Binary)
