@@ -38,6 +38,7 @@ struct WorkerRuntime::Worker {
   std::deque<std::string> out;
   bool writing = false;
   bool exited = false;
+  bool abandoned = false;  // the daemon gave up on it (start timeout, protocol violation): its frames are ignored
 };
 
 namespace {
@@ -82,6 +83,7 @@ void WorkerRuntime::start(std::function<void(const std::string&)> ready) {
   m_on_ready = std::move(ready);
   m_ready = false;
   m_stopping = false;
+  m_violation.clear();
   auto w = std::make_shared<Worker>(m_io);
   w->owner = this;
   m_worker = w;
@@ -124,20 +126,21 @@ void WorkerRuntime::start(std::function<void(const std::string&)> ready) {
     w->channel.async_read_some(asio::buffer(w->buf), [w, read](const boost::system::error_code& ec, std::size_t n) {
       if (!w->owner) return;
       if (ec) return;  // the exit watch reports the death
-      try {
-        w->decoder.feed(w->buf.data(), n);
-        std::string payload;
-        while (w->owner && w->decoder.next(payload)) {
-          auto msg = nlohmann::json::parse(payload, nullptr, false);
-          if (msg.is_object()) w->owner->on_message(msg);
-          else spdlog::warn("worker sent a frame that is not a JSON object");
+      std::string payload;
+      for (;;) {
+        try {
+          if (w->abandoned) return;
+          if (n > 0) w->decoder.feed(w->buf.data(), n);
+          n = 0;
+          if (!w->decoder.next(payload)) break;
+        } catch (const Error& e) {  // a length over the limit: the stream cannot be resynchronised
+          w->owner->protocol_violation(std::string("the worker sent a garbled frame: ") + e.what());
+          return;
         }
-      } catch (const Error& e) {
-        spdlog::error("worker protocol error: {}: killing the worker", e.what());
-        if (w->owner) w->owner->kill_worker(SIGKILL);
-        return;
+        w->owner->on_frame(payload);
+        if (!w->owner) return;
       }
-      if (w->owner) (*read)();
+      (*read)();
     });
   };
   (*read)();
@@ -159,19 +162,20 @@ void WorkerRuntime::start(std::function<void(const std::string&)> ready) {
 
   w->start_timer.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(m_options.start_timeout_s * 1000)));
   w->start_timer.async_wait([w, this](const boost::system::error_code& ec) {
-    if (ec || !w->owner || m_ready || w->exited) return;
+    if (ec || !w->owner || m_ready || w->exited || w->abandoned) return;
     spdlog::error("context {}: worker did not start within {} s", m_options.context_name, m_options.start_timeout_s);
     auto cb = std::move(m_on_ready);
     m_on_ready = nullptr;
+    w->abandoned = true;
     kill_worker(SIGKILL);
     if (cb) cb("the worker did not start within " + nlohmann::json(m_options.start_timeout_s).dump() + " s");
   });
 }
 
-void WorkerRuntime::send(const nlohmann::json& msg) {
+void WorkerRuntime::send(const worker::ToWorker& msg) {
   auto w = m_worker;
   if (!w || w->exited) return;
-  w->out.push_back(encode_frame(msg.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  w->out.push_back(encode_frame(worker::encode(msg).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   if (w->writing) return;
   auto write = std::make_shared<std::function<void()>>();
   *write = [w, write] {
@@ -197,70 +201,113 @@ void WorkerRuntime::kill_worker(int sig) {
   if (m_worker && !m_worker->exited && m_worker->pid > 0) ::kill(-m_worker->pid, sig);
 }
 
-void WorkerRuntime::on_message(const nlohmann::json& msg) {
-  const std::string type = msg.value("type", "");
-  const std::string job = msg.value("job", "");
-  if (type == worker::k_hello) {
-    if (m_ready) return;
-    m_ready = true;
-    m_worker->start_timer.cancel();
-    spdlog::info("context {}: {} worker ready: {}", m_options.context_name, m_name, msg.dump());
-    auto cb = std::move(m_on_ready);
-    m_on_ready = nullptr;
-    if (cb) cb("");
+void WorkerRuntime::on_frame(const std::string& payload) {
+  if (m_worker->abandoned) return;
+  worker::FromWorker msg;
+  try {
+    // Until its hello, the worker has not said which protocol it speaks: check that first.
+    if (m_ready) msg = worker::decode_frame(payload);
+    else msg = worker::check_hello_frame(payload);
+  } catch (const Error& e) {
+    protocol_violation(e.what());
     return;
   }
-  if (type == worker::k_objects) {
-    auto it = m_object_requests.find(msg.value("id", std::uint64_t{0}));
-    if (it == m_object_requests.end()) return;
-    auto cb = std::move(it->second);
-    m_object_requests.erase(it);
-    std::vector<std::string> names;
-    if (msg.contains("names") && msg["names"].is_array()) {
-      for (const auto& n : msg["names"]) if (n.is_string()) names.push_back(n.get<std::string>());
-    }
-    cb(names, "");
-    return;
-  }
-  if (type == worker::k_error) {
-    spdlog::warn("context {}: worker reports: {}", m_options.context_name, msg.value("message", ""));
-    return;
-  }
-  auto it = m_jobs.find(job);
-  if (it == m_jobs.end()) return;
-  if (type == worker::k_started) {
-    m_sink.job_started(job, m_pid);
-  } else if (type == worker::k_log) {
-    m_sink.job_output(job, msg.value("data", "") + "\n");
-  } else if (type == worker::k_progress) {
-    char line[64];
-    std::snprintf(line, sizeof line, "[progress %.0f%%] ", msg.value("value", 0.0) * 100);
-    m_sink.job_output(job, line + msg.value("message", "") + "\n");
-  } else if (type == worker::k_finished || type == worker::k_failed) {
-    const std::string reason = it->second.cancel_reason;
-    m_jobs.erase(it);
-    JobOutcome o;
-    if (type == worker::k_finished) {
-      o.state = job_state::k_finished;
-      o.has_result = true;
-      o.result = msg.contains("result") ? msg["result"] : nlohmann::json();
-    } else {
-      const std::string kind = msg.value("kind", worker::k_kind_error);
-      o.error = msg.contains("error") && msg["error"].is_object() ? msg["error"] : job_error("job failed", "sjs.Error");
-      if (kind == worker::k_kind_killed || !reason.empty()) {
-        o.state = job_state::k_killed;
-        o.end_reason = reason.empty() ? end_reason::k_user : reason;
-      } else {
-        o.state = job_state::k_error;
-        if (kind == worker::k_kind_validation) o.end_reason = end_reason::k_validation;
-        if (kind == worker::k_kind_loading) o.end_reason = "loading";
-      }
-    }
-    m_sink.job_ended(job, std::move(o));
-  }
+  std::visit([this](const auto& m) { on_message(m); }, msg);
 }
 
-void WorkerRuntime::on_exit(const std::string& why) {
+void WorkerRuntime::protocol_violation(const std::string& why) {
+  if (m_worker->abandoned) return;
+  m_worker->abandoned = true;
+  spdlog::error("context {}: the {} worker (pid {}) broke the worker protocol: {}: killing it", m_options.context_name,
+                m_name, m_pid, why);
+  if (m_ready) {
+    m_violation = why;  // on_exit ends its jobs and reports the context's death with this reason
+    kill_worker(SIGKILL);
+    return;
+  }
+  // Still starting: a failed start, with why.
+  m_worker->start_timer.cancel();
+  auto cb = std::move(m_on_ready);
+  m_on_ready = nullptr;
+  kill_worker(SIGKILL);
+  if (cb) cb(why);
+}
+
+void WorkerRuntime::on_message(const worker::Hello& m) {
+  if (m_ready) {
+    spdlog::warn("context {}: the worker said hello again: ignored", m_options.context_name);
+    return;
+  }
+  m_ready = true;
+  m_worker->start_timer.cancel();
+  spdlog::info("context {}: {} worker ready: {}", m_options.context_name, m_name, nlohmann::json(m).dump());
+  auto cb = std::move(m_on_ready);
+  m_on_ready = nullptr;
+  if (cb) cb("");
+}
+
+void WorkerRuntime::on_message(const worker::ObjectsAnswer& m) {
+  auto it = m_object_requests.find(m.id);
+  if (it == m_object_requests.end()) return;
+  auto cb = std::move(it->second);
+  m_object_requests.erase(it);
+  cb(m.names, "");
+}
+
+void WorkerRuntime::on_message(const worker::ErrorReport& m) {
+  spdlog::warn("context {}: worker reports: {}", m_options.context_name, m.message);
+}
+
+// Events about a job the runtime no longer runs (it ended, or never ran here) are dropped.
+void WorkerRuntime::on_message(const worker::Started& m) {
+  if (m_jobs.count(m.job)) m_sink.job_started(m.job, m_pid);
+}
+
+void WorkerRuntime::on_message(const worker::Log& m) {
+  if (m_jobs.count(m.job)) m_sink.job_output(m.job, m.data + "\n");
+}
+
+void WorkerRuntime::on_message(const worker::Progress& m) {
+  if (!m_jobs.count(m.job)) return;
+  char line[64];
+  std::snprintf(line, sizeof line, "[progress %.0f%%] ", m.value * 100);
+  m_sink.job_output(m.job, line + m.message + "\n");
+}
+
+void WorkerRuntime::on_message(const worker::Finished& m) {
+  JobOutcome o;
+  o.state = job_state::k_finished;
+  o.has_result = true;
+  o.result = m.result;
+  end_job(m.job, std::move(o));
+}
+
+void WorkerRuntime::on_message(const worker::Failed& m) {
+  auto it = m_jobs.find(m.job);
+  if (it == m_jobs.end()) return;
+  JobOutcome o;
+  o.error = m.error;
+  const std::string& reason = it->second.cancel_reason;
+  if (m.kind == worker::FailureKind::killed || !reason.empty()) {
+    o.state = job_state::k_killed;
+    o.end_reason = reason.empty() ? end_reason::k_user : reason;
+  } else {
+    o.state = job_state::k_error;
+    if (m.kind == worker::FailureKind::validation) o.end_reason = end_reason::k_validation;
+    if (m.kind == worker::FailureKind::loading) o.end_reason = end_reason::k_loading;
+  }
+  end_job(m.job, std::move(o));
+}
+
+// A job's one end: finished or failed.
+void WorkerRuntime::end_job(const std::string& job_id, JobOutcome outcome) {
+  if (!m_jobs.erase(job_id)) return;
+  m_sink.job_ended(job_id, std::move(outcome));
+}
+
+void WorkerRuntime::on_exit(const std::string& status) {
+  const std::string why =
+      m_violation.empty() ? status : "broke the worker protocol (" + m_violation + ") and was killed";
   boost::system::error_code ec;
   m_worker->channel.close(ec);
   m_worker->start_timer.cancel();
@@ -314,23 +361,20 @@ void WorkerRuntime::run(JobRun run) {
     });
     return;
   }
-  nlohmann::json binaries = nlohmann::json::array();
-  for (const auto& b : run.binaries) {
-    binaries.push_back({{"name", b.name}, {"version", b.version}, {"sha256", b.sha256}, {"path", b.path}});
-  }
-  send({{"type", worker::k_run},
-        {"job", id},
-        {"entry", run.job.entry},
-        {"binaries", binaries},
-        {"config", run.config},
-        {"context", m_options.context_name}});
+  worker::Run msg;
+  msg.job = id;
+  msg.entry = run.job.entry;
+  for (const auto& b : run.binaries) msg.binaries.push_back({b.name, b.version, b.sha256, b.path});
+  msg.config = run.config.is_object() ? std::move(run.config) : nlohmann::json::object();
+  msg.context = m_options.context_name;
+  send(msg);
 }
 
 void WorkerRuntime::cancel(const std::string& job_id, const std::string& reason) {
   auto it = m_jobs.find(job_id);
   if (it == m_jobs.end() || !it->second.cancel_reason.empty()) return;
   it->second.cancel_reason = reason.empty() ? end_reason::k_user : reason;
-  send({{"type", worker::k_cancel}, {"job", job_id}});
+  send(worker::Cancel{job_id});
   auto timer = std::make_unique<asio::steady_timer>(m_io);
   timer->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(m_options.kill_grace_s * 1000)));
   auto w = m_worker;
@@ -350,7 +394,7 @@ void WorkerRuntime::stop(std::function<void()> stopped) {
     return;
   }
   m_on_stopped = std::move(stopped);
-  send({{"type", worker::k_shutdown}});
+  send(worker::Shutdown{});
   auto w = m_worker;
   const auto grace = std::chrono::milliseconds(static_cast<std::int64_t>(m_options.kill_grace_s * 1000));
   w->stop_timer.expires_after(grace);
@@ -371,7 +415,7 @@ void WorkerRuntime::list_objects(std::function<void(std::vector<std::string>, co
   }
   const std::uint64_t id = m_next_request++;
   m_object_requests[id] = std::move(done);
-  send({{"type", worker::k_objects}, {"id", id}});
+  send(worker::ObjectsRequest{id});
 }
 
 }  // namespace sjs

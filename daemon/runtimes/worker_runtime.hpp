@@ -1,7 +1,8 @@
 // A resident worker speaking the worker protocol (docs/worker-protocol.md)
 // over a socketpair: the JVM runner for `jvm` and `spark` contexts (and later
 // the Python and native workers). One WorkerRuntime per context; everything
-// runs on the core thread.
+// runs on the core thread. Worker messages are the typed structs of
+// sjs/worker_protocol.hpp: this file builds and reads no worker JSON by hand.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "runtimes/launch.hpp"
 #include "runtimes/runtime.hpp"
+#include "sjs/worker_protocol.hpp"
 
 namespace sjs {
 
@@ -28,14 +30,27 @@ class WorkerRuntime : public Runtime {
   void cancel(const std::string& job_id, const std::string& reason) override;
   void stop(std::function<void()> stopped) override;
   void list_objects(std::function<void(std::vector<std::string>, const std::string&)> done) override;
-  int pid() const { return m_pid; }
 
   struct Worker;  // the process and its channel (worker_runtime.cpp)
 
  private:
-  void on_message(const nlohmann::json& msg);
+  // One frame's payload: the hello while starting (version checked), then any
+  // worker message. A frame that does not decode is a protocol violation.
+  void on_frame(const std::string& payload);
+  void on_message(const worker::Hello& m);
+  void on_message(const worker::Started& m);
+  void on_message(const worker::Log& m);
+  void on_message(const worker::Progress& m);
+  void on_message(const worker::Finished& m);
+  void on_message(const worker::Failed& m);
+  void on_message(const worker::ObjectsAnswer& m);
+  void on_message(const worker::ErrorReport& m);
+  void end_job(const std::string& job_id, JobOutcome outcome);
+  // The worker broke the protocol: a failed start, or (once ready) killed and
+  // handled like a crash whose reason is `why`.
+  void protocol_violation(const std::string& why);
   void on_exit(const std::string& why);
-  void send(const nlohmann::json& msg);
+  void send(const worker::ToWorker& msg);
   void kill_worker(int sig);
 
   boost::asio::io_context& m_io;
@@ -45,7 +60,8 @@ class WorkerRuntime : public Runtime {
   Launch m_launch;
   std::set<std::string> m_accepts;
   std::shared_ptr<Worker> m_worker;
-  int m_pid = -1;
+  int m_pid = -1;            // the spawned process (its group leader); jobs report it as their pid
+  std::string m_violation;   // why the daemon killed a ready worker for breaking the protocol, "" if it did not
   bool m_ready = false;
   bool m_stopping = false;
   std::function<void(const std::string&)> m_on_ready;

@@ -57,12 +57,12 @@ bool is_job_state(const std::string& state);
 // A job's error object as stored and shown: {message, errorClass, stack: []}.
 nlohmann::json job_error(const std::string& message, const std::string& error_class);
 
-// Why a job ended the way it did, beyond its state.
+// Why a job ended the way it did, beyond its state ("" when nothing more to say).
 namespace end_reason {
-constexpr const char* k_none = "";
 constexpr const char* k_user = "killed";                 // sjs job kill / context delete --force
 constexpr const char* k_timeout = "timeout";             // ran past its --timeout
-constexpr const char* k_validation = "validation";       // VALIDATION FAILED
+constexpr const char* k_validation = "validation";       // ERROR: VALIDATION FAILED
+constexpr const char* k_loading = "loading";             // ERROR: the job's class or binary cannot be used (jvm, spark)
 constexpr const char* k_shutdown = "shutdown";           // daemon stopped past the grace period
 constexpr const char* k_daemon_restart = "daemon_restart";  // daemon died while it ran
 }  // namespace end_reason

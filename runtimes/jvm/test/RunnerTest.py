@@ -18,154 +18,26 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-TIMEOUT = 30.0  # per expected message; generous for a loaded CI machine
+# The runner-independent checks every worker passes live in tests/conformance; this file adds the
+# JVM runner's own (class loading, results, Spark, ...).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests", "conformance"))
+import worker_conformance as wc  # noqa: E402
+from worker_conformance import TestFailure, check, failed, finished  # noqa: E402,F401
 
-
-class TestFailure(Exception):
-    pass
-
-
-def check(cond, what, detail=None):
-    if not cond:
-        raise TestFailure(what + ("" if detail is None else ": " + json.dumps(detail, default=str)[:2000]))
+TIMEOUT = wc.TIMEOUT
 
 
 # --------------------------------------------------------------------------- the runner process
 
-class Runner:
-    """One runner JVM, its socket and a thread collecting everything it sends."""
+class Runner(wc.Worker):
+    """One runner JVM (java ... sjs.runner.Main), its socket and a thread collecting everything it sends."""
 
     def __init__(self, name, classpath, tmp, env=None, jvm_args=(), add_opens=True):
-        self.name = name
-        self.log_path = os.path.join(tmp, name + ".log")
-        self.sock, child = socket.socketpair()
-        child_fd = child.fileno()
-        full_env = dict(os.environ)
-        full_env.pop("JDK_JAVA_OPTIONS", None)
-        full_env.update({"SJS_WORKER_FD": "3", "SJS_CONTEXT": name})
-        full_env.update(env or {})
         opens = ["--add-opens", "java.base/java.io=ALL-UNNAMED"] if add_opens else []
         argv = ["java", *opens, *jvm_args, "-cp", os.pathsep.join(classpath), "sjs.runner.Main"]
-        self.log = open(self.log_path, "wb")
-
-        def as_fd3():
-            # in the child, before exec: the socket becomes fd 3, inheritable. Python opens
-            # every other descriptor non-inheritable, so close_fds=False leaks nothing else.
-            if child_fd != 3:
-                os.dup2(child_fd, 3)
-            else:
-                os.set_inheritable(3, True)
-
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=full_env, close_fds=False, preexec_fn=as_fd3)
-        child.close()
-        self.messages = []
-        self.cond = threading.Condition()
-        self.eof = False
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _recv_exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                return None
-            buf += chunk
-        return buf
-
-    def _read(self):
-        try:
-            while True:
-                header = self._recv_exact(4)
-                if header is None:
-                    break
-                (size,) = struct.unpack(">I", header)
-                payload = self._recv_exact(size)
-                if payload is None:
-                    break
-                msg = json.loads(payload.decode("utf-8"))
-                with self.cond:
-                    self.messages.append(msg)
-                    self.cond.notify_all()
-        except OSError:
-            pass
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
-
-    def send(self, msg):
-        data = json.dumps(msg).encode("utf-8")
-        self.sock.sendall(struct.pack(">I", len(data)) + data)
-
-    def send_raw(self, payload):
-        self.sock.sendall(struct.pack(">I", len(payload)) + payload)
-
-    def wait_for(self, pred, what, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for m in self.messages:
-                    if pred(m):
-                        return m
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.eof and not any(pred(m) for m in self.messages)):
-                    raise TestFailure("%s: no %s (eof=%s, last messages: %s)" % (
-                        self.name, what, self.eof, json.dumps(self.messages[-5:])[:1500]))
-                self.cond.wait(min(left, 0.5))
-
-    def events(self, job, type_=None):
-        with self.cond:
-            return [m for m in self.messages if m.get("job") == job and (type_ is None or m["type"] == type_)]
-
-    def end_of(self, job, timeout=TIMEOUT):
-        return self.wait_for(lambda m: m.get("job") == job and m["type"] in ("finished", "failed"),
-                             "finished/failed for job " + str(job), timeout)
-
-    def run(self, job, entry, binaries, config=None, context=None):
-        self.send({"type": "run", "job": job, "entry": entry, "binaries": binaries,
-                   "config": config or {}, "context": context or self.name})
-
-    def run_and_wait(self, job, entry, binaries, config=None, timeout=TIMEOUT):
-        self.run(job, entry, binaries, config)
-        return self.end_of(job, timeout)
-
-    def wait_exit(self, timeout):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise TestFailure("%s: the runner did not exit within %.0f s" % (self.name, timeout))
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()  # our own child, by its handle
-            self.proc.wait()
-        self.sock.close()
-        self.log.close()
-
-    def log_tail(self, lines=40):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-lines:]).decode("utf-8", "replace")
-        except OSError:
-            return "(no log)"
-
-
-def finished(m, what):
-    check(m["type"] == "finished", what + ": expected finished", m)
-    return m["result"]
-
-
-def failed(m, kind, what):
-    check(m["type"] == "failed", what + ": expected failed", m)
-    check(m["kind"] == kind, what + ": expected kind " + kind, m)
-    err = m["error"]
-    check(isinstance(err.get("message"), str) and isinstance(err.get("errorClass"), str)
-          and isinstance(err.get("stack"), list), what + ": error needs message, errorClass and stack", m)
-    return err
+        super().__init__(name, argv, tmp, env)
 
 
 # --------------------------------------------------------------------------- extra jars
@@ -451,6 +323,8 @@ def main_runner_checks(r, jars):
     check(set(hello.get("capabilities", [])) >= {"named-objects", "cancel"}, "hello capabilities", hello)
     check(isinstance(hello.get("version"), str) and hello["version"], "hello version", hello)
     check("spark" not in hello, "no spark in a jvm hello", hello)
+    # the version the daemon speaks (read from the C++ header), and exactly the runner's capabilities
+    wc.check_hello(r, runtime="jvm", capabilities=["named-objects", "cancel"])
 
     res = finished(r.run_and_wait("wc", "sjs.examples.WordCount", ex, {"input": {"string": "a b a"}}), "WordCount")
     check(res == {"a": 2, "b": 1}, "WordCount result", res)
@@ -618,6 +492,8 @@ def main_runner_checks(r, jars):
             if m["type"] in ("finished", "failed"):
                 ends[m["job"]] = ends.get(m["job"], 0) + 1
     check(all(n == 1 for n in ends.values()), "exactly one finished/failed per run", ends)
+    # every message so far has the spec's shape (job 42 was sent as a number and is echoed as one)
+    wc.check_messages(r, string_ids=False)
 
     # shutdown with a job running: the job is killed, the runner exits 0
     r.run("slp-last", "sjs.examples.Sleep", ex, {"sleep": {"seconds": 30}})
@@ -655,7 +531,7 @@ def eof_checks(r, jars):
 
 def spark_checks(r, jars, with_sql):
     tj = binary("testjobs", jars["tests"], "t" * 64)
-    hello = r.wait_for(lambda m: m["type"] == "hello", "hello")
+    hello = wc.check_hello(r, runtime="spark", capabilities=["named-objects", "cancel"])
     check(hello.get("runtime") == "spark", "spark hello runtime", hello)
     spark = hello.get("spark")
     check(spark == {"version": "0.0.0-stub", "master": "local[*]", "applicationId": "stub-app-sjs-" + r.name},
@@ -685,6 +561,7 @@ def spark_checks(r, jars, with_sql):
     r.send({"type": "shutdown"})
     code = r.wait_exit(10)
     check(code == 0, "spark shutdown exits 0", code)
+    wc.check_messages(r)
     with open(r.log_path, "rb") as f:
         check(b"STUB SparkContext stopped" in f.read(), "shutdown stops the SparkContext")
 
@@ -736,6 +613,21 @@ def main():
             ("spark-sql", [jars["runner"], stubs, sql_stubs], {"SJS_SPARK": "1"}, ("-Dspark.sjs.test=yes",),
              lambda r, j: spark_checks(r, j, True)),
         ]
+        # the runner-independent conformance checks (tests/conformance/worker_conformance.py)
+        ex = binary("sjs-examples", jars["examples"], "e" * 64)
+        conformance_jobs = wc.Jobs(
+            ok=wc.JobSpec("sjs.examples.HelloWorld", ex, result="Hi!"),
+            fail=wc.JobSpec("sjs.examples.Fail", ex),
+            missing=wc.JobSpec("sjs.examples.NoSuchJob", ex),
+            sleep=wc.JobSpec("sjs.examples.Sleep", ex, {"sleep": {"seconds": 30}}),
+            validation=wc.JobSpec("sjs.examples.WordCount", ex, {"input": {}}))
+
+        def start(name):
+            r = Runner(name, [jars["runner"]], tmp)
+            runners.append(r)
+            return r
+
+        wc.check_conformance(start, conformance_jobs, runtime="jvm", capabilities=["named-objects", "cancel"])
         for name, cp, env, jvm_args, checks, *opens in plan:
             t0 = time.monotonic()
             current = Runner(name, cp, tmp, env, jvm_args, add_opens=opens[0] if opens else True)

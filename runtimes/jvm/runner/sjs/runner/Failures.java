@@ -1,7 +1,6 @@
 package sjs.runner;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,11 +17,19 @@ final class Failures {
 
   private Failures() {}
 
+  /**
+   * The daemon decodes failed strictly (docs/worker-protocol.md): message and errorClass are
+   * strings and stack an array of strings, never null, whatever a job's validate() returned.
+   */
   static Map<String, Object> failed(Object job, String kind, String message, String errorClass, List<String> stack) {
+    List<String> lines = new ArrayList<String>();
+    if (stack != null) {
+      for (Object line : stack) lines.add(String.valueOf(line));
+    }
     Map<String, Object> error = new LinkedHashMap<String, Object>();
-    error.put("message", message);
-    error.put("errorClass", errorClass);
-    error.put("stack", stack != null ? stack : Collections.<String>emptyList());
+    error.put("message", message != null ? message : String.valueOf(errorClass));
+    error.put("errorClass", errorClass != null ? errorClass : "sjs.Error");
+    error.put("stack", lines);
     Map<String, Object> m = Channel.message("failed");
     m.put("job", job);
     m.put("kind", kind);

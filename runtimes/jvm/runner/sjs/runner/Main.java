@@ -16,6 +16,10 @@ import java.util.Map;
  * stdout and stderr are the context's log.
  */
 public final class Main {
+  /**
+   * The worker protocol version this runner speaks: sjsd refuses any other than its own
+   * (k_protocol_version in common/include/sjs/worker_protocol.hpp; RunnerTest checks they match).
+   */
   static final int PROTOCOL = 1;
   private static final long EXIT_GRACE_MILLIS = 5000; // shutdown hooks (Spark's) get this long
 
