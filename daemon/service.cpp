@@ -13,6 +13,7 @@
 
 #include "sjs/config.hpp"
 #include "sjs/errors.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
 
@@ -65,11 +66,7 @@ RuntimeOptions Service::runtime_options(const std::string& context) const {
   o.context_name = context;
   o.log_path = m_config.data_dir + "/contexts/" + context + ".log";
   o.start_timeout_s = m_config.context_start_timeout_s;
-  o.spark_configured = !m_config.spark_home.empty();
-  o.launch.java = m_config.java;
-  o.launch.runner_jar = m_config.runner_jar;
-  o.launch.spark_home = m_config.spark_home;
-  o.launch.spark_master = m_config.spark_master;
+  o.launch = m_config.launch;
   o.background = [this](std::function<void()> fn) { asio::post(m_pool, std::move(fn)); };
   return o;
 }
@@ -364,14 +361,11 @@ void Service::create_context(const ContextCreateArgs& args, Reply<ContextInfo> r
   }
   if (m_shutting_down) throw Error(ErrorCode::unavailable, "sjsd is shutting down");
   if (m_contexts.count(args.name)) throw Error(ErrorCode::already_exists, "context \"" + args.name + "\" exists");
-  const std::string runtime = args.runtime.empty() ? "exec" : args.runtime;
-  if (!is_known_runtime(runtime)) {
-    throw Error(ErrorCode::bad_request, "unknown runtime \"" + runtime + "\": use exec, jvm or spark");
-  }
+  const std::string runtime = args.runtime.empty() ? default_context_runtime().name : args.runtime;
   if (args.max_jobs < 0) throw Error(ErrorCode::bad_request, "--max-jobs must be at least 1");
-  if (!args.settings.is_object()) throw Error(ErrorCode::bad_request, "context settings must be an object");
-  // Settings that cannot work (spark with no Spark home) are refused before anything starts.
-  make_runtime(runtime, m_io, *this, runtime_options(args.name), args.settings);
+  // The runtime and its settings, against the runtime table, and settings that cannot work here (spark
+  // with no Spark home): refused (bad_request, exit 8) before anything starts.
+  check_new_context(runtime, args.settings, runtime_options(args.name));
   auto ctx = std::make_unique<Context>();
   Context& c = *ctx;
   c.info.name = args.name;
@@ -666,9 +660,8 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
   }
 
   BinaryInfo binary = latest_binary(args.binary);
-  if (binary.type == "jar" && args.entry.empty()) {
-    throw Error(ErrorCode::usage, "binary \"" + binary.name + "\" is a jar: give the job's class as ENTRY, e.g. " +
-                                      "sjs job submit " + binary.name + " com.example.MyJob");
+  if (args.entry.empty()) {
+    if (std::string why = missing_entry_message(binary.type, binary.name); !why.empty()) throw Error(ErrorCode::usage, why);
   }
   std::vector<BinaryRef> dependencies;
   for (const auto& name : args.with) {
@@ -697,7 +690,7 @@ void Service::submit_job(const JobSubmitArgs& args, Reply<JobResult> reply) {
     context_name = args.context;
     runtime = ctx.info.runtime;
   } else {
-    runtime = default_runtime_for(binary.type, !m_config.spark_home.empty());
+    runtime = default_runtime_for(binary.type, m_config.launch);
     if (!is_known_runtime(runtime)) {
       throw Error(ErrorCode::bad_request, "binary \"" + binary.name + "\" is " + binary.type + " and its runtime " +
                                               runtime + " is not available in this sjsd");
