@@ -187,6 +187,9 @@ std::string secs(std::int64_t ms) {
   return std::to_string(ms / 1000) + "." + frac + " secs";
 }
 
+// The job_error(message, class) of sjs/messages.hpp, beside this overload for a job.
+using sjs::job_error;
+
 json job_error(const JobInfo& j) {
   if (j.error.is_object()) return j.error;
   if (j.state == job_state::k_killed) return job_error("Job " + j.id + " killed", "sjs.JobKilled");
