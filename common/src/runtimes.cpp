@@ -383,14 +383,14 @@ void check_context_settings(const RuntimeSpec& runtime, const nlohmann::json& se
       for (const auto& s : runtime.settings) {
         if (!s.ignored) accepted.push_back(s.key.back() == '.' ? s.key + "*" : s.key);
       }
-      throw Error(ErrorCode::bad_request, "unknown setting \"" + key + "\" for a " + runtime.name + " context: " +
-                                              runtime.name + " accepts " + list_words(accepted, "and") +
+      throw Error(ErrorCode::bad_request, "unknown setting \"" + key + "\" for the " + runtime.name + " runtime: it accepts " +
+                                              list_words(accepted, "and") +
                                               " (and spark-jobserver's context keys, ignored; see docs/runtimes.md)");
     }
     const std::string why = check_setting_value(spec->kind, *value);
     if (!why.empty()) {
-      throw Error(ErrorCode::bad_request, "bad value " + shown(*value) + " for setting \"" + key + "\" of a " +
-                                              runtime.name + " context: it must be " + why + ", e.g. " + spec->key +
+      throw Error(ErrorCode::bad_request, "bad value " + shown(*value) + " for setting \"" + key + "\" (" + runtime.name +
+                                              " runtime): it must be " + why + ", e.g. " + spec->key +
                                               (spec->key.back() == '.' ? "NAME" : "") + "=" + spec->example);
     }
   }
