@@ -387,7 +387,7 @@ TEST_CASE("context create with a bad setting value (memory=lots) is an input err
   CHECK(sb.sjs({"context", "create", "c", "--set", "max-queue=3"}).exit_code == 0);
 }
 
-TEST_CASE("context create with an unknown setting is exit 8 naming it and what the runtime accepts; spark-jobserver's "
+TEST_CASE("context create with an unknown setting is exit 8 naming it and what the runtime accepts - spark-jobserver's "
           "keys are accepted",
           "[bad-input][runtimes]") {
   Sandbox sb;
@@ -407,7 +407,7 @@ TEST_CASE("context create with an unknown setting is exit 8 naming it and what t
   CHECK(ok.exit_code == 0);
 }
 
-TEST_CASE("context create --runtime spark without a Spark home is exit 8; --runtime nosuch lists the runtimes",
+TEST_CASE("context create --runtime spark without a Spark home is exit 8 - --runtime nosuch lists the runtimes",
           "[bad-input][runtimes]") {
   Sandbox sb;
   start_without_spark(sb);

@@ -254,7 +254,7 @@ TEST_CASE("flatten_settings of an empty object or a non-object is empty", "[laun
 
 // ---------------------------------------------------------------- per-runtime launch config and env
 
-TEST_CASE("jvm_launch_config reads sjsd.conf's jvm.* and spark.* launch paths; java defaults to java", "[launch]") {
+TEST_CASE("jvm_launch_config reads sjsd.conf's jvm.* and spark.* launch paths - java defaults to java", "[launch]") {
   const LaunchConfig c = sjs::jvm_launch_config({{"jvm.java", "/opt/jdk/bin/java"},
                                                  {"jvm.runner-jar", "/r.jar"},
                                                  {"spark.home", "/opt/spark"},
@@ -269,7 +269,7 @@ TEST_CASE("jvm_launch_config reads sjsd.conf's jvm.* and spark.* launch paths; j
 }
 
 TEST_CASE("resident_worker_env, what every resident worker gets, has the fd, the context and env.X but no JVM "
-          "variable; only JVM launches add JDK_JAVA_OPTIONS",
+          "variable - only JVM launches add JDK_JAVA_OPTIONS",
           "[launch]") {
   Launch generic;
   generic.env = sjs::resident_worker_env(json{{"env", {{"FOO", "bar"}}}}, "w1");

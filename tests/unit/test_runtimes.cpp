@@ -185,7 +185,7 @@ TEST_CASE("setting kinds: sizes, counts and text", "[runtimes]") {
   CHECK(check_setting_value(K::text, nullptr) != "");
 }
 
-TEST_CASE("default runtimes: a jar runs on spark when Spark is available, else jvm; exec on exec; py and so on "
+TEST_CASE("default runtimes: a jar runs on spark when Spark is available, else jvm - exec on exec - py and so on "
           "runtimes this build does not have yet",
           "[runtimes]") {
   LaunchPaths no_spark = default_launch_paths();
@@ -222,7 +222,7 @@ TEST_CASE("context factories, ENTRY and hello's runtime names come from the tabl
   CHECK_THAT(missing_entry_message(http_jars_type(), "wc"), Catch::Contains("sjs job submit wc com.example.MyJob"));
 }
 
-TEST_CASE("check_new_context: unknown and planned runtimes are refused listing the built ones; spark without a "
+TEST_CASE("check_new_context: unknown and planned runtimes are refused listing the built ones - spark without a "
           "Spark home is refused naming spark.home",
           "[runtimes]") {
   RuntimeOptions o;
