@@ -13,6 +13,7 @@
 
 #include "sjs/errors.hpp"
 #include "sjs/paths.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/util.hpp"
 
 namespace sjs {
@@ -61,43 +62,49 @@ std::string lower_name(const std::string& name) {
   return s;
 }
 
-}  // namespace
-
-bool is_binary_type(const std::string& type) {
-  return type == "jar" || type == "exec" || type == "py" || type == "so";
+// What the head of a file is, for the runtime table's detection rules.
+Content content_of(const std::string& head) {
+  if (is_zip(head)) return Content::zip;
+  if (is_elf(head)) return elf_kind(head).shared_object ? Content::elf_shared_object : Content::elf_executable;
+  if (is_script(head)) return Content::script;
+  return head.find('\0') == std::string::npos ? Content::text : Content::other;
 }
 
+}  // namespace
+
+bool is_binary_type(const std::string& type) { return find_binary_type(type) != nullptr; }
+
+// The runtime table's detection rules: a rule naming suffixes beats one that names none.
 std::string detect_binary_type(const std::string& head, const std::string& name) {
   const std::string n = lower_name(name);
-  if (is_zip(head)) return ends_with(n, ".whl") || ends_with(n, ".egg") ? "py" : "jar";
-  if (is_elf(head)) {
-    auto k = elf_kind(head);
-    return k.shared_object ? "so" : "exec";
+  const Content content = content_of(head);
+  for (bool with_suffixes : {true, false}) {
+    for (const auto& type : binary_type_table()) {
+      for (const auto& rule : type.detect) {
+        if (rule.content != content || rule.suffixes.empty() == with_suffixes) continue;
+        if (rule.suffixes.empty()) return type.name;
+        for (const auto& suffix : rule.suffixes) {
+          if (ends_with(n, suffix)) return type.name;
+        }
+      }
+    }
   }
-  // A script with a #! line runs as it is (exec), whatever its name says.
-  if (is_script(head)) return "exec";
-  if (ends_with(n, ".py")) return "py";
   return "";
 }
 
 void check_binary_type(const std::string& head, const std::string& name, const std::string& type) {
-  auto fail = [&](const std::string& why) {
-    throw Error(ErrorCode::bad_request, "\"" + name + "\" cannot be uploaded as " + type + ": " + why);
-  };
-  if (type == "jar" && !is_zip(head)) fail("a jar must be a zip archive (it starts with PK\\3\\4)");
-  if (type == "exec") {
-    if (is_elf(head)) {
-      if (elf_kind(head).shared_object) fail("it is a shared object, not an executable (use --type so)");
-    } else if (!is_script(head)) {
-      fail("it is not executable: an exec binary must be an ELF executable or a script starting with #!");
-    }
+  const BinaryTypeSpec* spec = find_binary_type(type);
+  if (!spec) {
+    throw Error(ErrorCode::bad_request, "unknown binary type \"" + type + "\": use " + list_words(binary_type_names()));
   }
-  if (type == "so" && !(is_elf(head) && elf_kind(head).shared_object)) {
-    fail("a native job must be an ELF shared object (.so)");
+  const Content content = content_of(head);
+  if (std::find(spec->accepts.begin(), spec->accepts.end(), content) != spec->accepts.end()) return;
+  std::string why = spec->must_be;
+  const std::string looks = detect_binary_type(head, name);
+  if (const BinaryTypeSpec* other = find_binary_type(looks); other && looks != type) {
+    why += " (it is " + other->summary + ": use --type " + looks + ")";
   }
-  if (type == "py" && !is_zip(head) && head.find('\0') != std::string::npos) {
-    fail("a Python binary must be a .py source file, a wheel or an egg");
-  }
+  throw Error(ErrorCode::bad_request, "\"" + name + "\" cannot be uploaded as " + type + ": " + why);
 }
 
 BlobStore::BlobStore(std::string dir) : m_dir(std::move(dir)) { make_dirs(m_dir, 0700); }
@@ -164,13 +171,10 @@ Ingested BlobStore::ingest(const std::string& source, const std::string& origina
       r.type = detect_binary_type(head, original_name);
       if (r.type.empty()) {
         throw Error(ErrorCode::bad_request, "cannot tell what kind of binary " + original_name +
-                                                " is: give --type jar|exec|py|so");
+                                                " is: give --type " + list_words(binary_type_names(), "or"));
       }
     } else {
-      if (!is_binary_type(requested_type)) {
-        throw Error(ErrorCode::bad_request, "unknown binary type \"" + requested_type + "\": use jar, exec, py or so");
-      }
-      r.type = requested_type;
+      r.type = requested_type;  // check_binary_type refuses a type the runtime table does not have
     }
     check_binary_type(head, original_name, r.type);
   } catch (...) {

@@ -11,7 +11,7 @@ namespace sjs {
 struct Ingested {
   std::string sha256;
   std::uint64_t size = 0;
-  std::string type;  // jar | exec | py | so
+  std::string type;  // a binary type of the runtime table (sjs/runtimes.hpp)
 };
 
 class BlobStore {
@@ -30,10 +30,10 @@ class BlobStore {
   std::string m_dir;
 };
 
-// What a file is, from its first bytes and name: "jar", "exec", "py", "so", or ""
-// when it cannot tell. Exposed for tests.
+// What a file is, from its first bytes and name, by the runtime table's detection rules: a
+// binary type, or "" when it cannot tell. Exposed for tests.
 std::string detect_binary_type(const std::string& head, const std::string& name);
-// Throws Error(bad_request) if the content cannot be of `type`.
+// Throws Error(bad_request) if the content cannot be of `type` (or the table has no such type).
 void check_binary_type(const std::string& head, const std::string& name, const std::string& type);
 bool is_binary_type(const std::string& type);
 

@@ -54,10 +54,10 @@ void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) 
   read_number(conf, origin, "context", "max-restarts", context_max_restarts);
   read_number(conf, origin, "context", "restart-window-seconds", context_restart_window_s);
   read_string(conf, origin, "log", "level", log_level);
-  read_string(conf, origin, "jvm", "java", java);
-  read_string(conf, origin, "jvm", "runner-jar", runner_jar);
-  read_string(conf, origin, "spark", "home", spark_home);
-  read_string(conf, origin, "spark", "master", spark_master);
+  for (auto& [key, value] : launch) {  // every launcher's keys (runtimes/registry.cpp)
+    const auto dot = key.find('.');
+    read_string(conf, origin, key.substr(0, dot).c_str(), key.substr(dot + 1).c_str(), value);
+  }
   read_string(conf, origin, "http", "listen", http_listen);
   read_string(conf, origin, "http", "tls-cert", http_tls_cert);
   read_string(conf, origin, "http", "tls-key", http_tls_key);

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtimes/launch.hpp"
+
 namespace sjs {
 
 struct DaemonConfig {
@@ -30,10 +32,11 @@ struct DaemonConfig {
   double context_start_timeout_s = 120;  // a resident worker must say hello within this
   int context_max_restarts = 5;          // a named context that dies more often than this...
   double context_restart_window_s = 300; // ...within this window stays ERROR
-  std::string java;                      // jvm contexts' launcher ("" = $JAVA_HOME/bin/java, else java)
-  std::string runner_jar;                // "" = sjs-runner.jar next to sjsd, else ../share/sjs/
-  std::string spark_home;                // "" = $SPARK_HOME; empty = no Spark
-  std::string spark_master = "local[*]";
+  // The runtimes' launch paths, by sjsd.conf key: each launcher (runtimes/registry.cpp) declares
+  // its keys and resolves their defaults at start-up (resolve_launch_paths): jvm.java ("" =
+  // $JAVA_HOME/bin/java, else java), jvm.runner-jar ("" = sjs-runner.jar next to sjsd, else
+  // ../share/sjs/), spark.home ("" = $SPARK_HOME; empty = no Spark), spark.master (local[*]).
+  LaunchPaths launch = default_launch_paths();
 
   // HTTP front end (off unless http.listen or --http is given).
   std::string http_listen;               // "ADDR:PORT", ":PORT" or "PORT"; "" = off

@@ -8,6 +8,7 @@
 
 #include "sjs/config.hpp"
 #include "sjs/errors.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/util.hpp"
 
 namespace sjs {
@@ -24,11 +25,7 @@ RuntimeOptions ContextManager::runtime_options(const std::string& context) const
   o.context_name = context;
   o.log_path = m_config.data_dir + "/contexts/" + context + ".log";
   o.start_timeout_s = m_config.context_start_timeout_s;
-  o.spark_configured = !m_config.spark_home.empty();
-  o.launch.java = m_config.java;
-  o.launch.runner_jar = m_config.runner_jar;
-  o.launch.spark_home = m_config.spark_home;
-  o.launch.spark_master = m_config.spark_master;
+  o.launch = m_config.launch;
   o.background = m_background;
   return o;
 }
@@ -130,12 +127,6 @@ void ContextManager::fill_counts(ContextInfo& info) const {
   info.queued = static_cast<int>(c->queue.queued());
 }
 
-void ContextManager::check_settings(const std::string& name, const std::string& runtime,
-                                    const nlohmann::json& settings) {
-  // Building the runtime checks its settings (spark with no Spark home, ...) before anything starts.
-  m_factory(runtime, *m_sink, runtime_options(name), settings);
-}
-
 void ContextManager::create(const ContextCreateArgs& args, Reply<ContextInfo> reply) {
   check_name("context", args.name);
   if (!std::isalpha(static_cast<unsigned char>(args.name[0]))) {
@@ -143,13 +134,11 @@ void ContextManager::create(const ContextCreateArgs& args, Reply<ContextInfo> re
   }
   if (m_shutting_down) throw Error(ErrorCode::unavailable, "sjsd is shutting down");
   if (m_contexts.count(args.name)) throw Error(ErrorCode::already_exists, "context \"" + args.name + "\" exists");
-  const std::string runtime = args.runtime.empty() ? "exec" : args.runtime;
-  if (!is_known_runtime(runtime)) {
-    throw Error(ErrorCode::bad_request, "unknown runtime \"" + runtime + "\": use exec, jvm or spark");
-  }
+  const std::string runtime = args.runtime.empty() ? default_context_runtime().name : args.runtime;
   if (args.max_jobs < 0) throw Error(ErrorCode::bad_request, "--max-jobs must be at least 1");
-  if (!args.settings.is_object()) throw Error(ErrorCode::bad_request, "context settings must be an object");
-  check_settings(args.name, runtime, args.settings);
+  // The runtime and its settings, against the runtime table, and settings that cannot work here (spark
+  // with no Spark home): refused (bad_request, exit 8) before anything starts.
+  check_new_context(runtime, args.settings, runtime_options(args.name));
   auto ctx = std::make_unique<Context>();
   Context& c = *ctx;
   c.info.name = args.name;

@@ -114,8 +114,6 @@ class ContextManager {
   // Removes a context, remembering it as ended (final state `state`).
   void drop(const std::string& name, const char* state);
   void fill_counts(ContextInfo& info) const;
-  // Throws bad_request if the settings cannot work for the runtime (nothing started).
-  void check_settings(const std::string& name, const std::string& runtime, const nlohmann::json& settings);
 
   boost::asio::io_context& m_io;
   store::Store& m_store;

@@ -65,29 +65,9 @@ int parse_daemon_args(int argc, char** argv, DaemonConfig& config) {
 
 namespace {
 
-// Where the JVM runner, java and Spark are, unless sjsd.conf says.
-void resolve_runtime_paths(DaemonConfig& config) {
-  if (config.java.empty()) {
-    const char* java_home = std::getenv("JAVA_HOME");
-    config.java = java_home && *java_home ? std::string(java_home) + "/bin/java" : "java";
-  }
-  if (config.runner_jar.empty()) {
-    char buf[4096];
-    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    std::string dir = n > 0 ? parent_dir(std::string(buf, static_cast<std::size_t>(n))) : ".";
-    for (const std::string& candidate : {dir + "/sjs-runner.jar", parent_dir(dir) + "/share/sjs/sjs-runner.jar"}) {
-      if (::access(candidate.c_str(), R_OK) == 0) {
-        config.runner_jar = candidate;
-        break;
-      }
-    }
-    if (config.runner_jar.empty()) config.runner_jar = dir + "/sjs-runner.jar";
-  }
-  if (config.spark_home.empty()) {
-    const char* spark_home = std::getenv("SPARK_HOME");
-    if (spark_home) config.spark_home = spark_home;
-  }
-}
+// Where each runtime's programs are (java, the runner, Spark...), unless sjsd.conf says: each
+// launcher resolves its own keys (runtimes/registry.cpp).
+void resolve_runtime_paths(DaemonConfig& config) { resolve_launch_paths(config.launch); }
 
 // "ADDR:PORT", ":PORT", "PORT" or "ADDR" -> (address, port); loopback when no
 // address is given, port 8090 (spark-jobserver's) when no port is.

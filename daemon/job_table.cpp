@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sjs/errors.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/util.hpp"
 
 namespace sjs {
@@ -158,7 +159,7 @@ void JobTable::place(const JobSubmitArgs& args, const BinaryInfo& binary, JobInf
     j.adhoc = false;
     return;
   }
-  j.runtime = default_runtime_for(binary.type, !m_config.spark_home.empty());
+  j.runtime = default_runtime_for(binary.type, m_config.launch);
   if (!is_known_runtime(j.runtime)) {
     throw Error(ErrorCode::bad_request, "binary \"" + binary.name + "\" is " + binary.type + " and its runtime " +
                                             j.runtime + " is not available in this sjsd",
@@ -206,9 +207,10 @@ void JobTable::submit(const JobSubmitArgs& args, Reply<JobResult> reply) {
   }
 
   BinaryInfo binary = m_binaries.latest(args.binary);
-  if (binary.type == "jar" && args.entry.empty()) {
-    throw Error(ErrorCode::usage, "binary \"" + binary.name + "\" is a jar: give the job's class as ENTRY, e.g. " +
-                                      "sjs job submit " + binary.name + " com.example.MyJob");
+  if (args.entry.empty()) {
+    if (std::string why = missing_entry_message(binary.type, binary.name); !why.empty()) {
+      throw Error(ErrorCode::usage, why);
+    }
   }
   std::vector<BinaryRef> dependencies;
   for (const auto& name : args.with) {

@@ -1,9 +1,11 @@
 // sjs binary upload|list|show|delete, and sjs jar upload. Daemon side:
 // daemon/handlers/binary.cpp.
+#include <algorithm>
 #include <iostream>
 
 #include "cli.hpp"
 #include "sjs/paths.hpp"
+#include "sjs/runtimes.hpp"
 
 namespace sjs::cli {
 namespace {
@@ -36,8 +38,15 @@ void add_binary_commands(CLI::App& app, Context& ctx) {
   auto* u = bin->add_subcommand("upload", "Upload FILE as a new version of binary NAME");
   u->add_option("NAME", up->name, "Binary name: letters, digits, '.', '_', '-'")->required();
   u->add_option("FILE", up->file, "The file to upload")->required();
-  u->add_option("--type", up->type, "jar, exec, py or so (default: detected from the content)")
-      ->check(CLI::IsMember({"jar", "exec", "py", "so"}));
+  // The binary types of the runtime table (sjs/runtimes.hpp); the docs check parses "one of: ...".
+  const std::vector<std::string> types = binary_type_names();
+  u->add_option("--type", up->type, "Binary type, one of: " + list_words(types, "") + " (default: detected from the content)")
+      ->check(CLI::Validator(
+          [types](std::string& v) -> std::string {
+            if (std::find(types.begin(), types.end(), v) != types.end()) return "";
+            return "unknown binary type \"" + v + "\": use " + list_words(types);
+          },
+          ""));
   u->callback([&ctx, up] { upload(ctx, up->name, up->file, up->type); });
 
   auto* l = bin->add_subcommand("list", "List binaries (newest version of each)");
@@ -74,13 +83,15 @@ void add_binary_commands(CLI::App& app, Context& ctx) {
     info(ctx, "deleted " + std::to_string(r.value("deleted", 0)) + " version(s) of " + del->name);
   });
 
-  auto* jar = app.add_subcommand("jar", "Jars (same as `sjs binary ... --type jar`)");
+  // spark-jobserver's /jars: the runtime table's jar type.
+  const std::string jar_type = http_jars_type();
+  auto* jar = app.add_subcommand(jar_type, "Jars (same as `sjs binary ... --type " + jar_type + "`)");
   jar->require_subcommand(1);
   auto jup = std::make_shared<UploadOpts>();
   auto* ju = jar->add_subcommand("upload", "Upload a jar as a new version of binary NAME");
   ju->add_option("NAME", jup->name, "Binary name")->required();
   ju->add_option("FILE", jup->file, "The jar file")->required();
-  ju->callback([&ctx, jup] { upload(ctx, jup->name, jup->file, "jar"); });
+  ju->callback([&ctx, jup, jar_type] { upload(ctx, jup->name, jup->file, jar_type); });
 }
 
 }  // namespace sjs::cli

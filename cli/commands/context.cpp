@@ -1,8 +1,10 @@
 // sjs context create|list|show|delete|restart. Daemon side: daemon/handlers/context.cpp.
+#include <algorithm>
 #include <iostream>
 
 #include "cli.hpp"
 #include "sjs/config.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/util.hpp"
 
 namespace sjs::cli {
@@ -34,8 +36,17 @@ void add_context_commands(CLI::App& app, Context& ctx) {
   auto co = std::make_shared<CreateOpts>();
   auto* cr = c->add_subcommand("create", "Create a context and start it");
   cr->add_option("NAME", co->name, "Context name (starts with a letter)")->required();
-  cr->add_option("--runtime", co->runtime, "exec (default), jvm or spark")
-      ->check(CLI::IsMember({"exec", "jvm", "spark"}));
+  // The runtimes of the runtime table (sjs/runtimes.hpp); the docs check parses "one of: ...".
+  const std::vector<std::string> runtimes = runtime_names();
+  cr->add_option("--runtime", co->runtime,
+                 "Runtime, one of: " + list_words(runtimes, "") + " (default: " + default_context_runtime().name +
+                     "); its settings: docs/runtimes.md")
+      ->check(CLI::Validator(
+          [runtimes](std::string& v) -> std::string {
+            if (std::find(runtimes.begin(), runtimes.end(), v) != runtimes.end()) return "";
+            return "unknown runtime \"" + v + "\": use " + list_words(runtimes);
+          },
+          ""));
   cr->add_option("--set", co->set, "Setting key=value (repeatable), e.g. --set env.FOO=bar --set max-queue=100")
       ->allow_extra_args(false);  // one value per flag: the words after it are positionals
   cr->add_option("--max-jobs", co->max_jobs, "Jobs that run at once (slots); more wait in its queue")
@@ -79,7 +90,9 @@ void add_context_commands(CLI::App& app, Context& ctx) {
   });
 
   auto objs = std::make_shared<std::string>();
-  auto* o = c->add_subcommand("objects", "List the named objects a jvm or spark context holds");
+  auto* o = c->add_subcommand("objects", "List the named objects a " +
+                                             list_words(runtimes_with(runtime_cap::k_named_objects)) +
+                                             " context holds");
   o->add_option("NAME", *objs, "Context name")->required();
   o->callback([&ctx, objs] {
     auto r = ctx.client().call(op::k_context_objects, NameArgs{*objs});

@@ -4,6 +4,7 @@
 #include "handlers/handlers.hpp"
 #include "service.hpp"
 #include "sjs/errors.hpp"
+#include "sjs/runtimes.hpp"
 
 namespace sjs {
 namespace {
@@ -16,7 +17,10 @@ void hello(Service& s, const nlohmann::json& args, const Responder& r) {
   }
   HelloResult h;
   h.server = std::string("sjsd ") + SJS_VERSION;
-  h.capabilities = {"exec", "jvm", "spark", "named-objects", "log-follow", "idempotency-key", "sync", "pipelining"};
+  // The runtimes of the runtime table this build runs, whether any holds named objects, then the daemon's own.
+  h.capabilities = runtime_names();
+  if (!runtimes_with(runtime_cap::k_named_objects).empty()) h.capabilities.push_back(runtime_cap::k_named_objects);
+  for (const char* c : {"log-follow", "idempotency-key", "sync", "pipelining"}) h.capabilities.push_back(c);
   h.pid = static_cast<int>(::getpid());
   h.data_dir = s.data_dir();
   r.done(h);

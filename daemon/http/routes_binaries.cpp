@@ -14,20 +14,14 @@
 #include "sjs/config.hpp"
 #include "sjs/hocon.hpp"
 #include "sjs/paths.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/util.hpp"
 
 namespace sjs::jobserver {
 
 namespace {
 
-std::string binary_type_label(const std::string& type) {
-  if (type == "jar") return "Jar";
-  if (type == "py") return "Python";
-  if (type == "exec") return "Executable";
-  if (type == "so") return "SharedObject";
-  return type;
-}
-
+std::string binary_type_label(const std::string& type) { return http_binary_label(type); }
 // What a POST /binaries Content-Type uploads.
 struct UploadKind {
   std::string type;       // sjs's binary type
@@ -36,16 +30,8 @@ struct UploadKind {
 };
 
 std::optional<UploadKind> upload_kind(const std::string& content_type) {
-  const std::string ct = ascii_lower(trim_ws(content_type.substr(0, content_type.find(';'))));
-  if (ct == "application/java-archive" || ct == "application/x-java-archive") return UploadKind{"jar", ".jar", true};
-  if (ct == "application/python-egg" || ct == "application/python-archive") return UploadKind{"py", ".egg", true};
-  if (ct == "application/python-wheel") return UploadKind{"py", ".whl", true};
-  // sjs's own binary types (docs/http-api.md).
-  if (ct == "application/x-sjs-exec" || ct == "application/x-executable") return UploadKind{"exec", "", false};
-  if (ct == "application/x-sharedlib" || ct == "application/x-sjs-so") return UploadKind{"so", ".so", false};
-  if (ct == "text/x-python" || ct == "application/x-python" || ct == "application/x-sjs-py") {
-    return UploadKind{"py", ".py", false};
-  }
+  // The runtime table's Content-Types of each binary type (docs/http-api.md).
+  if (auto k = http_upload_kind(content_type)) return UploadKind{k->type, k->extension, k->zip};
   return std::nullopt;
 }
 
@@ -84,7 +70,7 @@ void list_binaries(const Call& c, bool legacy_jars) {
   json out = json::object();
   for (const auto& b : c.s.list_binaries().binaries) {
     if (legacy_jars) {
-      if (b.type == "jar") out[b.name] = format_utc(b.uploaded_ms);
+      if (b.type == http_jars_type()) out[b.name] = format_utc(b.uploaded_ms);
     } else {
       out[b.name] = json{{"binary-type", binary_type_label(b.type)}, {"upload-time", format_utc(b.uploaded_ms)}};
     }
@@ -109,7 +95,8 @@ void show_binary(const Call& c, const std::string& name) {
 // POST /binaries/<name> (by Content-Type) and the legacy POST /jars/<name> (always a jar).
 void upload_binary(const Call& c, const std::string& name, bool legacy_jar) {
   check_name("binary", name);
-  std::optional<UploadKind> kind = legacy_jar ? UploadKind{"jar", ".jar", true} : upload_kind(c.req.header("content-type"));
+  std::optional<UploadKind> kind =
+      legacy_jar ? UploadKind{http_jars_upload().type, http_jars_upload().extension, true} : upload_kind(c.req.header("content-type"));
   if (!kind) {
     const std::string ct = c.req.header("content-type");
     c.send(e1(415, "Unsupported binary type " + (ct.empty() ? std::string("(no Content-Type)") : ct.substr(0, 200))));

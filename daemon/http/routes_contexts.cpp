@@ -14,6 +14,7 @@
 #include "sjs/config.hpp"
 #include "sjs/hocon.hpp"
 #include "sjs/paths.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/util.hpp"
 
 namespace sjs::jobserver {
@@ -22,8 +23,8 @@ namespace {
 
 // ---- /contexts --------------------------------------------------------------------
 
-// jvm, spark or exec: the `runtime` setting, else what `context-factory` names, else
-// spark when the daemon has a Spark home and jvm when it has not.
+// The context's runtime: the `runtime` setting, else the runtime table's pick for `context-factory`,
+// else a jar's default runtime.
 std::string context_runtime(const Service& s, json& settings) {
   std::string runtime;
   if (settings.contains("runtime")) {
@@ -32,11 +33,9 @@ std::string context_runtime(const Service& s, json& settings) {
   }
   if (!runtime.empty()) return ascii_lower(runtime);
   if (settings.contains("context-factory") && settings["context-factory"].is_string()) {
-    const std::string factory = ascii_lower(settings["context-factory"].get<std::string>());
-    if (factory == "exec" || factory == "jvm" || factory == "spark") return factory;
-    if (factory.find("python") != std::string::npos) return "python";
+    if (const RuntimeSpec* r = runtime_for_context_factory(settings["context-factory"].get<std::string>())) return r->name;
   }
-  return s.config().spark_home.empty() ? "jvm" : "spark";
+  return default_runtime_for(http_jars_type(), s.config().launch);
 }
 
 void create_context(const Call& c, const std::string& name) {

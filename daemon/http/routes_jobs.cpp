@@ -34,7 +34,7 @@ void answer_sync(Service& s, JobResult r, const Res& res) {
   if (j.state == job_state::k_error && j.end_reason == end_reason::k_validation) {
     return res->send(e2(400, "VALIDATION FAILED", error));
   }
-  if (j.state == job_state::k_error && j.end_reason == "loading") {
+  if (j.state == job_state::k_error && j.end_reason == end_reason::k_loading) {
     if (error.value("errorClass", "") == "java.lang.ClassNotFoundException") {
       return res->send(e1(404, "classPath " + j.entry + " not found"));
     }

@@ -74,8 +74,9 @@ struct ExecRuntime::Process {
   std::array<char, 65536> out_buf{}, err_buf{};
 };
 
-ExecRuntime::ExecRuntime(asio::io_context& io, JobSink& sink, const RuntimeOptions& options, nlohmann::json settings)
-    : m_io(io), m_sink(sink), m_options(options), m_settings(std::move(settings)) {}
+ExecRuntime::ExecRuntime(asio::io_context& io, JobSink& sink, const RuntimeOptions& options, std::string name,
+                         nlohmann::json settings)
+    : m_io(io), m_sink(sink), m_options(options), m_name(std::move(name)), m_settings(std::move(settings)) {}
 
 ExecRuntime::~ExecRuntime() {
   for (auto& [id, p] : m_running) {

@@ -11,11 +11,11 @@ namespace sjs {
 
 class ExecRuntime : public Runtime {
  public:
-  ExecRuntime(boost::asio::io_context& io, JobSink& sink, const RuntimeOptions& options, nlohmann::json settings);
+  ExecRuntime(boost::asio::io_context& io, JobSink& sink, const RuntimeOptions& options, std::string name,
+              nlohmann::json settings);
   ~ExecRuntime() override;
 
-  std::string name() const override { return "exec"; }
-  bool accepts(const std::string& binary_type) const override { return binary_type == "exec"; }
+  std::string name() const override { return m_name; }
   void start(std::function<void(const std::string&)> ready) override;
   void run(JobRun run) override;
   void cancel(const std::string& job_id, const std::string& reason) override;
@@ -29,6 +29,7 @@ class ExecRuntime : public Runtime {
   boost::asio::io_context& m_io;
   JobSink& m_sink;
   RuntimeOptions m_options;
+  std::string m_name;  // its entry in the runtime table
   nlohmann::json m_settings;
   std::map<std::string, std::shared_ptr<Process>> m_running;  // by job id
 };

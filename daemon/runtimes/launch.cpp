@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "sjs/errors.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/util.hpp"
 #include "sjs/worker_protocol.hpp"
 
@@ -11,14 +12,6 @@ namespace {
 
 std::string scalar(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
-void flatten(const nlohmann::json& v, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
-  if (v.is_object()) {
-    for (auto it = v.begin(); it != v.end(); ++it) flatten(*it, prefix.empty() ? it.key() : prefix + "." + it.key(), out);
-  } else {
-    out.emplace_back(prefix, scalar(v));
-  }
-}
-
 std::vector<std::string> split_words(const std::string& s) {
   std::istringstream in(s);
   std::vector<std::string> out;
@@ -26,16 +19,12 @@ std::vector<std::string> split_words(const std::string& s) {
   return out;
 }
 
-// Settings that every resident JVM worker gets, whatever launches it.
-std::vector<std::string> worker_env(const nlohmann::json& settings, const std::string& context) {
-  std::vector<std::string> env = {std::string(worker::k_fd_env) + "=" + std::to_string(worker::k_fd),
-                                  "SJS_CONTEXT=" + context,
-                                  // Java 9+ launchers read this; Java 8 ignores it. The runner needs it to
-                                  // wrap fd 3 (docs/worker-protocol.md).
-                                  "JDK_JAVA_OPTIONS=--add-opens=java.base/java.io=ALL-UNNAMED"};
-  for (const auto& [k, v] : flatten_settings(settings)) {
-    if (starts_with(k, "env.")) env.push_back(k.substr(4) + "=" + v);
-  }
+// A JVM worker's environment: a resident worker's, and the JVM's own.
+std::vector<std::string> jvm_worker_env(const nlohmann::json& settings, const std::string& context) {
+  std::vector<std::string> env = resident_worker_env(settings, context);
+  // Java 9+ launchers read this; Java 8 ignores it. The runner needs it to wrap fd 3
+  // (docs/worker-protocol.md).
+  env.insert(env.begin() + 2, "JDK_JAVA_OPTIONS=--add-opens=java.base/java.io=ALL-UNNAMED");
   return env;
 }
 
@@ -52,8 +41,31 @@ std::string setting(const nlohmann::json& settings, std::initializer_list<const 
 
 std::vector<std::pair<std::string, std::string>> flatten_settings(const nlohmann::json& settings) {
   std::vector<std::pair<std::string, std::string>> out;
-  if (settings.is_object()) flatten(settings, "", out);
+  for (const auto& [k, v] : flatten_setting_values(settings)) out.emplace_back(k, scalar(*v));
   return out;
+}
+
+std::vector<std::string> resident_worker_env(const nlohmann::json& settings, const std::string& context) {
+  std::vector<std::string> env = {std::string(worker::k_fd_env) + "=" + std::to_string(worker::k_fd),
+                                  "SJS_CONTEXT=" + context};
+  for (const auto& [k, v] : flatten_settings(settings)) {
+    if (starts_with(k, "env.")) env.push_back(k.substr(4) + "=" + v);
+  }
+  return env;
+}
+
+LaunchConfig jvm_launch_config(const LaunchPaths& paths) {
+  auto get = [&](const char* key) {
+    auto it = paths.find(key);
+    return it == paths.end() ? std::string() : it->second;
+  };
+  LaunchConfig c;
+  c.java = get("jvm.java");
+  if (c.java.empty()) c.java = "java";
+  c.runner_jar = get("jvm.runner-jar");
+  c.spark_home = get("spark.home");
+  c.spark_master = get("spark.master");
+  return c;
 }
 
 Launch jvm_launch(const LaunchConfig& config, const nlohmann::json& settings, const std::string& context) {
@@ -68,7 +80,7 @@ Launch jvm_launch(const LaunchConfig& config, const nlohmann::json& settings, co
   l.argv.push_back("-XX:+ExitOnOutOfMemoryError");
   l.argv.push_back("-Dsjs.context=" + context);
   l.argv.insert(l.argv.end(), {"-cp", config.runner_jar, "sjs.runner.Main"});
-  l.env = worker_env(settings, context);
+  l.env = jvm_worker_env(settings, context);
   return l;
 }
 
@@ -99,7 +111,7 @@ Launch spark_launch(const LaunchConfig& config, const nlohmann::json& settings, 
   l.argv.insert(l.argv.end(), {"--driver-java-options", java_opts});
   for (const auto& [k, v] : conf) l.argv.insert(l.argv.end(), {"--conf", k + "=" + v});
   l.argv.push_back(config.runner_jar);
-  l.env = worker_env(settings, context);
+  l.env = jvm_worker_env(settings, context);
   l.env.push_back("SJS_SPARK=1");
   l.env.push_back("SPARK_HOME=" + home);
   return l;

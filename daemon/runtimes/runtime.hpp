@@ -65,8 +65,7 @@ struct RuntimeOptions {
   std::string context_name;
   std::string log_path;           // resident workers: their stdout/stderr (the context log)
   double start_timeout_s = 120;   // resident workers: time to say hello
-  bool spark_configured = false;  // a Spark home is known: jars default to the spark runtime
-  LaunchConfig launch;            // jvm and spark: how to start the runner
+  LaunchPaths launch;             // sjsd.conf's launch paths, defaults resolved (resolve_launch_paths)
   // Runs blocking file-system work off the core thread (unset: inline).
   std::function<void(std::function<void()>)> background;
 };
@@ -75,8 +74,8 @@ class Runtime {
  public:
   virtual ~Runtime() = default;
   virtual std::string name() const = 0;
-  // Which binary types this runtime runs.
-  virtual bool accepts(const std::string& binary_type) const = 0;
+  // Which binary types this runtime runs: its entry of the runtime table says.
+  bool accepts(const std::string& binary_type) const;
   // Brings the context up; `ready("")` when it is, `ready(error)` when it cannot be.
   virtual void start(std::function<void(const std::string& error)> ready) = 0;
   // Runs a job; reports through the sink: job_started, job_output*, job_ended once.
@@ -86,16 +85,40 @@ class Runtime {
   // Stops the context; running jobs must already have ended or been cancelled.
   virtual void stop(std::function<void()> stopped) = 0;
   // Named objects held by the context (jvm, spark); `error` non-empty if it has none.
-  virtual void list_objects(std::function<void(std::vector<std::string>, const std::string& error)> done) {
-    done({}, "contexts of the " + name() + " runtime hold no named objects (jvm and spark contexts do)");
-  }
+  virtual void list_objects(std::function<void(std::vector<std::string>, const std::string& error)> done);
 };
 
-// The runtimes this build knows: exec, jvm, spark (python and native later).
+// ---- the registry (registry.cpp): the daemon's half of the runtime table (sjs/runtimes.hpp) ----
+
+// How one runtime of the table is launched.
+struct RuntimeLauncher {
+  std::string runtime;                  // a built runtime's name in the runtime table
+  std::vector<std::string> conf_keys;   // the sjsd.conf keys (LaunchPaths) it reads, e.g. "jvm.java"
+  // Fills in defaults for its keys that sjsd.conf left empty (JAVA_HOME, files next to sjsd...).
+  std::function<void(LaunchPaths&)> resolve;
+  // Whether it can run here with no setting of its own (spark: a Spark home is known); ad-hoc jobs
+  // prefer available runtimes (BinaryTypeSpec::default_runtimes).
+  std::function<bool(const LaunchPaths&)> available;
+  // Makes a context's runtime; throws Error(bad_request) for settings that cannot work.
+  std::function<std::unique_ptr<Runtime>(boost::asio::io_context&, JobSink&, const RuntimeOptions&,
+                                         const nlohmann::json& settings)>
+      make;
+};
+
+const std::vector<RuntimeLauncher>& runtime_launchers();
+const RuntimeLauncher* find_launcher(const std::string& runtime);
+// Fills in what sjsd.conf left empty, each launcher for its keys.
+void resolve_launch_paths(LaunchPaths& paths);
+
+// A runtime of the table that this build can run (it has a launcher).
 bool is_known_runtime(const std::string& name);
-// The runtime of an ad-hoc context for a binary type: jar -> jvm, or spark when
-// the daemon knows a Spark home.
-std::string default_runtime_for(const std::string& binary_type, bool spark_configured);
+// The runtime of an ad-hoc context for a binary type (the table's default runtimes, the first one
+// available here: jar -> spark when the daemon knows a Spark home, else jvm).
+std::string default_runtime_for(const std::string& binary_type, const LaunchPaths& launch);
+// A new context's runtime and settings, checked against the table before anything starts: an unknown
+// or unbuilt runtime, an unknown setting or a bad value, settings that cannot work here (spark without
+// a Spark home). Throws Error(bad_request) saying which and what is accepted.
+void check_new_context(const std::string& runtime, const nlohmann::json& settings, const RuntimeOptions& options);
 std::unique_ptr<Runtime> make_runtime(const std::string& name, boost::asio::io_context& io, JobSink& sink,
                                       const RuntimeOptions& options, const nlohmann::json& settings);
 

@@ -60,13 +60,12 @@ std::string log_tail(const std::string& path, std::size_t max_bytes = 2048) {
 }  // namespace
 
 WorkerRuntime::WorkerRuntime(asio::io_context& io, JobSink& sink, const RuntimeOptions& options, std::string name,
-                             Launch launch, std::set<std::string> accepts)
+                             Launch launch)
     : m_io(io),
       m_sink(sink),
       m_options(options),
       m_name(std::move(name)),
-      m_launch(std::move(launch)),
-      m_accepts(std::move(accepts)) {}
+      m_launch(std::move(launch)) {}
 
 WorkerRuntime::~WorkerRuntime() {
   if (!m_worker) return;

@@ -7,7 +7,6 @@
 
 #include <map>
 #include <memory>
-#include <set>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -20,11 +19,10 @@ namespace sjs {
 class WorkerRuntime : public Runtime {
  public:
   WorkerRuntime(boost::asio::io_context& io, JobSink& sink, const RuntimeOptions& options, std::string name,
-                Launch launch, std::set<std::string> accepts);
+                Launch launch);
   ~WorkerRuntime() override;
 
   std::string name() const override { return m_name; }
-  bool accepts(const std::string& binary_type) const override { return m_accepts.count(binary_type) > 0; }
   void start(std::function<void(const std::string&)> ready) override;
   void run(JobRun run) override;
   void cancel(const std::string& job_id, const std::string& reason) override;
@@ -58,7 +56,6 @@ class WorkerRuntime : public Runtime {
   RuntimeOptions m_options;
   std::string m_name;
   Launch m_launch;
-  std::set<std::string> m_accepts;
   std::shared_ptr<Worker> m_worker;
   int m_pid = -1;            // the spawned process (its group leader); jobs report it as their pid
   std::string m_violation;   // why the daemon killed a ready worker for breaking the protocol, "" if it did not

@@ -607,3 +607,47 @@ fi
 echo "check_docs: $npaths command paths, $(echo $all_options | wc -w) options and $ncodes exit codes match the docs;" \
   "$nops ops, $nfields wire fields, ${nroutes:-0} HTTP routes and ${nrpc:-0} HTTP ops, ${npaths_named:-0} paths and links, $nruntimes runtimes" \
   "and $ndbs LMDB databases too"
+
+# ---- the runtime table (common/src/runtimes.cpp) in the completions and docs/runtimes.md ----
+# The CLI's help is generated from the table ("--runtime ... one of: exec, jvm, spark", "--type ...
+# one of: jar, exec, py, so"): each completion offers exactly those values, and docs/runtimes.md
+# names each in backquotes.
+check_runtime_table() {
+  problems=0
+  for spec in "context create|--runtime|runtime" "binary upload|--type|binary type"; do
+    cmd=${spec%%|*}
+    rest=${spec#*|}
+    opt=${rest%%|*}
+    what=${rest#*|}
+    # shellcheck disable=SC2086
+    words=$("$sjs" $cmd --help 2>&1 | grep -- "$opt" | sed -n 's/.*one of: \([^(;]*\).*/\1/p' | head -n 1 | tr -d ',')
+    if [ -z "$words" ]; then
+      echo "check_docs: sjs $cmd --help does not list its ${what}s as \"one of: ...\"" >&2
+      problems=$((problems + 1))
+      continue
+    fi
+    expected=$(printf '%s\n' $words | sort | tr '\n' ' ')
+    bash_words=$(grep -- "^ *$opt)" "$bash_c" | sed -n 's/.*-W "\([^"]*\)".*/\1/p')
+    zsh_words=$(grep -- "^ *($opt)" "$zsh_c" | sed -n "s/.*_values \('[^']*'\|[a-z]*\) \(.*\) ;;.*/\2/p")
+    fish_words=$(grep -- "-l ${opt#--} " "$fish_c" | sed -n "s/.* -a '\([^']*\)'.*/\1/p")
+    for pair in "completions/sjs.bash:$bash_words" "completions/_sjs:$zsh_words" "completions/sjs.fish:$fish_words"; do
+      file=${pair%%:*}
+      # shellcheck disable=SC2086
+      offered=$(printf '%s\n' ${pair#*:} | sed '/^$/d' | sort | tr '\n' ' ')
+      if [ "$offered" != "$expected" ]; then
+        echo "check_docs: $file offers [$offered] for $opt, the runtime table has [$expected]" >&2
+        problems=$((problems + 1))
+      fi
+    done
+    for w in $words; do
+      if ! grep -q -- "\`$w\`" "$src/docs/runtimes.md"; then
+        echo "check_docs: docs/runtimes.md does not name the $what \`$w\`" >&2
+        problems=$((problems + 1))
+      fi
+    done
+  done
+  [ "$problems" -eq 0 ] || echo "check_docs: $problems problem(s) with the runtime table: update completions/ and docs/runtimes.md" >&2
+  [ "$problems" -eq 0 ]
+}
+check_runtime_table || exit 1
+echo "check_docs: the completions and docs/runtimes.md list the runtime table's runtimes and binary types"

@@ -348,3 +348,75 @@ TEST_CASE("job list --state BOGUS and --limit 0 are refused by the CLI with exit
   CHECK(ok.json()["jobs"][0]["id"] == s.job_id);
   s.check_intact();
 }
+
+// ---- context settings against the runtime table (sjs/runtimes.hpp) ------------------------
+
+namespace {
+
+// A daemon that knows no Spark home, whatever the environment of the test says.
+void start_without_spark(const Sandbox& sb) {
+  auto r = run_process({k_sjs, "daemon", "start"}, {{"SJS_HOME", sb.home()}, {"SPARK_HOME", ""}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+// Nothing of a refused create is left: no context, and the name is free.
+void check_no_context(const Sandbox& sb, const std::string& name) {
+  CHECK(sb.sjs({"context", "show", name}).exit_code == 7);
+  auto list = sb.sjs_json({"context", "list"});
+  REQUIRE(list.exit_code == 0);
+  CHECK(list.json()["contexts"].empty());
+}
+
+}  // namespace
+
+TEST_CASE("context create with a bad setting value (memory=lots) is an input error, exit 8, naming the setting and "
+          "its form, before any worker starts",
+          "[bad-input][runtimes]") {
+  Sandbox sb;
+  start_without_spark(sb);
+  auto r = sb.sjs({"context", "create", "c", "--runtime", "jvm", "--set", "memory=lots"});
+  check_refused(r, 8, "\"memory\"");
+  CHECK(r.err.find("512m") != std::string::npos);  // the expected form
+  CHECK(r.err.find("internal") == std::string::npos);
+  check_no_context(sb, "c");
+  // max-queue must be a whole number, on every runtime.
+  check_refused(sb.sjs({"context", "create", "c", "--set", "max-queue=many"}), 8, "\"max-queue\"");
+  check_no_context(sb, "c");
+  // The same settings with sane values work.
+  CHECK(sb.sjs({"context", "create", "c", "--set", "max-queue=3"}).exit_code == 0);
+}
+
+TEST_CASE("context create with an unknown setting is exit 8 naming it and what the runtime accepts - spark-jobserver's "
+          "keys are accepted",
+          "[bad-input][runtimes]") {
+  Sandbox sb;
+  start_without_spark(sb);
+  auto r = sb.sjs({"context", "create", "c", "--set", "colour=blue"});
+  check_refused(r, 8, "\"colour\"");
+  CHECK(r.err.find("max-queue") != std::string::npos);  // what exec accepts
+  CHECK(r.err.find("env.*") != std::string::npos);
+  // A jvm setting on an exec context is unknown there.
+  check_refused(sb.sjs({"context", "create", "c", "--set", "memory=1g"}), 8, "\"memory\"");
+  check_no_context(sb, "c");
+  // spark-jobserver clients' keys are accepted (and ignored) by every runtime.
+  auto ok = sb.sjs({"context", "create", "c", "--set", "num-cpu-cores=2", "--set", "memory-per-node=512m", "--set",
+                    "context-factory=spark.jobserver.context.DefaultSparkContextFactory", "--set",
+                    "spark.executor.cores=2", "--set", "passthrough.spark.driver.allowMultipleContexts=true"});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE("context create --runtime spark without a Spark home is exit 8 - --runtime nosuch lists the runtimes",
+          "[bad-input][runtimes]") {
+  Sandbox sb;
+  start_without_spark(sb);
+  check_refused(sb.sjs({"context", "create", "c", "--runtime", "spark"}), 8, "spark.home");
+  check_no_context(sb, "c");
+  // The CLI checks --runtime against the runtime table: a usage error listing them.
+  check_refused(sb.sjs({"context", "create", "c", "--runtime", "nosuch"}), 2, "use exec, jvm or spark");
+  CHECK(sb.sjs({"context", "create", "c", "--runtime", "nosuch"}).err.find("nosuch") != std::string::npos);
+  check_no_context(sb, "c");
+  auto help = sb.sjs({"context", "create", "--help"});
+  CHECK(help.out.find("one of: exec, jvm, spark") != std::string::npos);
+}

@@ -251,3 +251,37 @@ TEST_CASE("flatten_settings of an empty object or a non-object is empty", "[laun
   CHECK(flatten_settings(json::array({1, 2})).empty());
   CHECK(flatten_settings(json("text")).empty());
 }
+
+// ---------------------------------------------------------------- per-runtime launch config and env
+
+TEST_CASE("jvm_launch_config reads sjsd.conf's jvm.* and spark.* launch paths - java defaults to java", "[launch]") {
+  const LaunchConfig c = sjs::jvm_launch_config({{"jvm.java", "/opt/jdk/bin/java"},
+                                                 {"jvm.runner-jar", "/r.jar"},
+                                                 {"spark.home", "/opt/spark"},
+                                                 {"spark.master", "yarn"},
+                                                 {"python.executable", "python3"}});  // another runtime's: unused
+  CHECK(c.java == "/opt/jdk/bin/java");
+  CHECK(c.runner_jar == "/r.jar");
+  CHECK(c.spark_home == "/opt/spark");
+  CHECK(c.spark_master == "yarn");
+  CHECK(sjs::jvm_launch_config({}).java == "java");
+  CHECK(sjs::jvm_launch_config({}).spark_home.empty());
+}
+
+TEST_CASE("resident_worker_env, what every resident worker gets, has the fd, the context and env.X but no JVM "
+          "variable - only JVM launches add JDK_JAVA_OPTIONS",
+          "[launch]") {
+  Launch generic;
+  generic.env = sjs::resident_worker_env(json{{"env", {{"FOO", "bar"}}}}, "w1");
+  CHECK(has_env(generic, "SJS_WORKER_FD=3"));
+  CHECK(has_env(generic, "SJS_CONTEXT=w1"));
+  CHECK(has_env(generic, "FOO=bar"));
+  CHECK_FALSE(env_value(generic, "JDK_JAVA_OPTIONS").first);
+  CHECK_FALSE(env_value(generic, "SJS_SPARK").first);
+  // The JVM launches have all of it, plus JDK_JAVA_OPTIONS.
+  for (const Launch& l : {jvm_launch(config_with_spark(), json{{"env", {{"FOO", "bar"}}}}, "w1"),
+                          spark_launch(config_with_spark(), json{{"env", {{"FOO", "bar"}}}}, "w1")}) {
+    for (const auto& kv : generic.env) CHECK(has_env(l, kv));
+    CHECK(env_value(l, "JDK_JAVA_OPTIONS").first);
+  }
+}
