@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
+#include <limits>
 #include <optional>
 #include <poll.h>
 #include <sys/stat.h>
@@ -199,7 +200,8 @@ struct HttpTransport::Impl {
     for (;;) {
       parser.emplace();
       parser->header_limit(64u << 10);
-      parser->body_limit(boost::none);  // streamed to a sink; rpc() bounds a line
+      // Streamed to a sink; rpc() bounds a line. (Not boost::none: Boost 1.74 then refuses every body.)
+      parser->body_limit(std::numeric_limits<std::uint64_t>::max());
       if (req.method() == http::verb::head) parser->skip(true);
       beast::error_code ec;
       http::read_header(stream, buffer, *parser, ec);
