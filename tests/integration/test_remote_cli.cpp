@@ -775,7 +775,7 @@ TEST_CASE("a local command loads neither libssl nor libcrypto: --version and a j
   CHECK(!contains(submit.err, "libcrypto"));
 }
 
-TEST_CASE("remote CLI over https: libssl is loaded for https:// only; a --cacert that holds no certificate is bad "
+TEST_CASE("remote CLI over https: libssl is loaded for https:// only, a --cacert that holds no certificate is bad "
           "input (exit 8), one of another CA is not trusted (exit 10)",
           "[remote][tls]") {
   Sandbox sb;
