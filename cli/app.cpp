@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "cli.hpp"
+#include "http_transport.hpp"
 #include "sjs/errors.hpp"
-#include "sjs/http_client.hpp"
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
 
@@ -113,7 +113,7 @@ std::string password_for(const Globals& g) {
 }
 
 std::unique_ptr<Transport> connect_http(const Globals& g) {
-  HttpClientOptions o;
+  HttpTransportOptions o;
   o.url = g.url;
   o.cacert = g.cacert;
   o.insecure = g.insecure;
@@ -127,7 +127,7 @@ std::unique_ptr<Transport> connect_http(const Globals& g) {
   } else {
     o.token = env_or_empty("SJS_TOKEN");
   }
-  auto client = std::make_unique<HttpClient>(o);
+  auto client = std::make_unique<HttpTransport>(o);
   if (g.insecure && client->url().rfind("https://", 0) == 0) {
     std::cerr << "sjs: warning: --insecure: the TLS certificate of " << client->url()
               << " is not verified; anyone in between can read and change this session\n";

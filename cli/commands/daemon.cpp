@@ -7,7 +7,7 @@
 
 #include "cli.hpp"
 #include "sjs/errors.hpp"
-#include "sjs/http_client.hpp"
+#include "http_transport.hpp"
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
 
@@ -71,7 +71,7 @@ void start(Context& ctx, const std::string& http) {
 bool stop_remote(Context& ctx, double wait_s) {
   auto& t = ctx.client();
   t.call(op::k_daemon_stop, nlohmann::json::object());
-  auto* http = dynamic_cast<HttpClient*>(&t);
+  auto* http = dynamic_cast<HttpTransport*>(&t);
   if (http && !http->wait_closed(wait_s)) {
     throw Error(ErrorCode::timeout, "sjsd at " + http->url() + " is still stopping after " +
                                         nlohmann::json(wait_s).dump() + " s (running jobs get its grace period)");

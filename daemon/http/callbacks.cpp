@@ -1,6 +1,5 @@
 #include "http/callbacks.hpp"
 
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -15,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sjs/errors.hpp"
-#include "sjs/util.hpp"
+#include "sjs/url.hpp"
 
 namespace sjs {
 
@@ -25,52 +24,21 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 CallbackTarget parse_callback_url(const std::string& url) {
-  auto fail = [&](const std::string& why) -> CallbackTarget {
-    throw Error(ErrorCode::bad_request, "invalid callbackUrl \"" + url.substr(0, 200) + "\": " + why);
+  auto fail = [&](const std::string& why) {
+    return Error(ErrorCode::bad_request, "invalid callbackUrl \"" + url.substr(0, 200) + "\": " + why);
   };
+  Url u;
+  try {
+    u = parse_url(url);
+  } catch (const Error& e) {
+    throw fail(e.what());
+  }
+  if (u.has_userinfo) throw fail("credentials in the URL are not supported");
   CallbackTarget t;
-  std::string lower = url;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string rest;
-  if (starts_with(lower, "http://")) {
-    rest = url.substr(7);
-  } else if (starts_with(lower, "https://")) {
-    t.tls = true;
-    rest = url.substr(8);
-  } else {
-    return fail("use an http:// or https:// URL");
-  }
-  for (unsigned char c : url) {
-    if (c <= ' ' || c == 0x7f) return fail("it contains a space or a control character");
-  }
-  const auto slash = rest.find_first_of("/?#");
-  std::string authority = rest.substr(0, slash);
-  t.target = slash == std::string::npos ? "/" : rest.substr(slash);
-  if (auto hash = t.target.find('#'); hash != std::string::npos) t.target.erase(hash);
-  if (t.target.empty() || t.target[0] != '/') t.target = "/" + t.target;
-  if (authority.find('@') != std::string::npos) return fail("credentials in the URL are not supported");
-  if (!authority.empty() && authority[0] == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string::npos) return fail("unclosed '[' in the host");
-    t.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return fail("bad port");
-      t.port = authority.substr(close + 2);
-    }
-  } else {
-    const auto colon = authority.rfind(':');
-    t.host = authority.substr(0, colon);
-    if (colon != std::string::npos) t.port = authority.substr(colon + 1);
-  }
-  if (t.host.empty()) return fail("it has no host");
-  if (t.port.empty()) {
-    t.port = t.tls ? "443" : "80";
-  } else {
-    for (unsigned char c : t.port) {
-      if (!std::isdigit(c)) return fail("bad port \"" + t.port + "\"");
-    }
-    if (t.port.size() > 5 || std::stoi(t.port) < 1 || std::stoi(t.port) > 65535) return fail("bad port " + t.port);
-  }
+  t.tls = u.tls;
+  t.host = u.host;
+  t.port = std::to_string(u.port);
+  t.target = (u.path.empty() ? "/" : u.path) + (u.has_query ? "?" + u.query : "");  // the fragment stays here
   return t;
 }
 

@@ -21,7 +21,8 @@ struct CallbackTarget {
   std::string target;   // path and query, "/" at least
 };
 
-// Parses "http://host[:port][/path][?query]" (or https://); throws
+// Parses "http://host[:port][/path][?query]" (or https://) with sjs::parse_url (sjs/url.hpp),
+// refusing credentials; the fragment is dropped. Throws
 // Error(bad_request) saying what is wrong with it.
 CallbackTarget parse_callback_url(const std::string& url);
 

@@ -7,12 +7,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sstream>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -714,4 +716,93 @@ TEST_CASE("remote CLI over https: a trusted certificate that does not name the U
   INFO(by_ip.err);
   CHECK(by_ip.exit_code == 10);
   CHECK(contains(by_ip.err, "does not name 127.0.0.1"));
+}
+
+// ---- what the transport itself pins ---------------------------------------------------------
+
+namespace {
+
+// Client ends of TCP connections to `port` (/proc/net/tcp and tcp6), in any state: once
+// the client has exited, each connection it made stays listed (FIN_WAIT, then TIME_WAIT
+// for a minute) unless it was reset.
+int client_connections_to(const std::string& port) {
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "%04X", std::stoi(port));
+  int n = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream in(read_all(table));
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string slot, local, remote;
+      f >> slot >> local >> remote;
+      if (remote.substr(remote.rfind(':') + 1) == hex) ++n;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("remote CLI: one command's requests share one keep-alive connection", "[remote]") {
+  Sandbox sb(k_http_conf);
+  const std::string url = start_http_daemon(sb);
+  Remote remote(sb, url);
+  sb.upload_script("ok", "echo '{\"a\": 1}'");
+  const int before = client_connections_to(port_of(url));
+  // hello, the submission and its streamed answer: three requests.
+  auto r = remote.sjs({"job", "submit", "ok", "--sync"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out) == json{{"a", 1}});
+  CHECK(client_connections_to(port_of(url)) - before == 1);
+}
+
+TEST_CASE("a local command loads neither libssl nor libcrypto: --version and a job over the socket", "[remote]") {
+  Sandbox sb;
+  sb.upload_script("ok", "echo '{\"a\": 1}'");  // starts sjsd
+  const std::map<std::string, std::string> env = {{"SJS_HOME", sb.home()}, {"LD_DEBUG", "libs"}};
+  auto version = run_process({k_sjs, "--version"}, env);
+  REQUIRE(version.exit_code == 0);
+  REQUIRE(contains(version.err, "libc.so"));  // LD_DEBUG=libs reports what is loaded
+  CHECK(!contains(version.err, "libssl"));
+  CHECK(!contains(version.err, "libcrypto"));
+  auto submit = run_process({k_sjs, "job", "submit", "ok", "--sync"}, env);
+  REQUIRE(submit.exit_code == 0);
+  CHECK(json::parse(submit.out) == json{{"a", 1}});
+  CHECK(!contains(submit.err, "libssl"));
+  CHECK(!contains(submit.err, "libcrypto"));
+}
+
+TEST_CASE("remote CLI over https: libssl is loaded for https:// only, a --cacert that holds no certificate is bad "
+          "input (exit 8), one of another CA is not trusted (exit 10)",
+          "[remote][tls]") {
+  Sandbox sb;
+  make_cert(sb, "tls", "DNS:localhost,IP:127.0.0.1");
+  make_cert(sb, "other", "DNS:localhost,IP:127.0.0.1");
+  sb.write_file("home/sjsd.conf", tls_conf(sb, "tls"));
+  const std::string port = port_of(start_http_daemon(sb));
+  Remote remote(sb, "https://localhost:" + port);
+  const std::string cert = sb.dir() + "/tls-cert.pem";
+
+  auto loaded = remote.sjs({"--cacert", cert, "job", "list"}, {{"LD_DEBUG", "libs"}});
+  CHECK(loaded.exit_code == 0);
+  CHECK(contains(loaded.err, "libssl.so"));
+  auto plain = Remote(sb, "http://127.0.0.1:" + port).sjs({"job", "list"}, {{"LD_DEBUG", "libs"}});
+  CHECK(plain.exit_code == 10);
+  CHECK(!contains(plain.err, "libssl"));
+
+  const std::string not_pem = sb.write_file("not-a-cert.pem", "hello\n");
+  for (const std::string& bad : {not_pem, sb.dir() + "/missing.pem"}) {
+    auto r = remote.sjs({"--cacert", bad, "job", "list"});
+    INFO(r.err);
+    CHECK(r.exit_code == 8);
+    CHECK(contains(r.err, "cannot load the CA certificates of --cacert " + bad));
+  }
+  auto other = remote.sjs({"--cacert", sb.dir() + "/other-cert.pem", "job", "list"});
+  INFO(other.err);
+  CHECK(other.exit_code == 10);
+  CHECK(contains(other.err, "certificate is not trusted"));
+  CHECK(contains(other.err, "--cacert"));
 }

@@ -1,7 +1,7 @@
 // Blocking client for the daemon's Unix socket, used by the CLI, the tests and
 // the benchmarks. Speaks docs/protocol.md: hello first, then requests; several
 // requests may be in flight (pipelining), answers carry the request id.
-// It is the socket's Transport (sjs/transport.hpp); HttpClient is the other one.
+// It is the socket's Transport (sjs/transport.hpp); the CLI's HttpTransport (cli/) is the other one.
 #pragma once
 
 #include <cstdint>

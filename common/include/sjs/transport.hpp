@@ -1,6 +1,6 @@
 // How the CLI reaches sjsd: the ops of the client protocol (docs/protocol.md),
-// over the Unix socket (sjs::Client) or over HTTP(S) (sjs::HttpClient, for
-// `sjs --url`). Both answer with the same results and throw the same sjs::Error
+// over the Unix socket (sjs::Client) or over HTTP(S) (sjs::cli::HttpTransport in
+// cli/http_transport.hpp, for `sjs --url`). Both answer with the same results and throw the same sjs::Error
 // for an error envelope, so a command cannot tell which one it talks through.
 #pragma once
 
