@@ -85,6 +85,21 @@ void apply_raw_setting(nlohmann::json& config, std::string_view dotted_key, std:
   }
 }
 
+void merge_config(nlohmann::json& base, nlohmann::json&& overlay) {
+  if (!base.is_object() || !overlay.is_object()) {
+    base = std::move(overlay);
+    return;
+  }
+  for (auto it = overlay.begin(); it != overlay.end(); ++it) {
+    auto found = base.find(it.key());
+    if (found != base.end() && found->is_object() && it->is_object()) {
+      merge_config(*found, std::move(it.value()));
+    } else {
+      base[it.key()] = std::move(it.value());
+    }
+  }
+}
+
 void merge_config(nlohmann::json& base, const nlohmann::json& overlay) {
   if (!base.is_object() || !overlay.is_object()) {
     base = overlay;

@@ -1,5 +1,7 @@
 #include "sjs/hocon.hpp"
 
+#include "sjs/config.hpp"
+
 #include <charconv>
 #include <algorithm>
 #include <climits>
@@ -236,18 +238,6 @@ Json typed_scalar(std::string_view s) {
   return Json(std::string(s));
 }
 
-// Deep merge: objects merge key by key, anything else is replaced.
-void merge_objects(Json& into, Json&& from) {
-  for (auto it = from.begin(); it != from.end(); ++it) {
-    Json& slot = into[it.key()];
-    if (slot.is_object() && it.value().is_object()) {
-      merge_objects(slot, std::move(it.value()));
-    } else {
-      slot = std::move(it.value());
-    }
-  }
-}
-
 // Sets root[path[0]]...[path[n-1]] = value with HOCON duplicate-key rules: if
 // both the old and the new value are objects they merge, otherwise the new
 // value wins (non-objects on the way are replaced by objects).
@@ -260,7 +250,7 @@ void set_path(Json& root, const Path& path, Json&& value) {
   }
   Json& slot = (*current)[path.back()];
   if (slot.is_object() && value.is_object()) {
-    merge_objects(slot, std::move(value));
+    merge_config(slot, std::move(value));
   } else {
     slot = std::move(value);
   }

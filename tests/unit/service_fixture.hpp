@@ -67,8 +67,8 @@ class ScriptedRuntime : public Runtime {
     auto& v = m_script->runtimes;
     v.erase(std::remove(v.begin(), v.end(), this), v.end());
   }
-  std::string name() const override { return "scripted"; }
-  bool accepts(const std::string&) const override { return true; }
+  // It stands in for an exec context: what it accepts comes from the runtime table.
+  std::string name() const override { return "exec"; }
   void start(std::function<void(const std::string&)> ready) override {
     ++m_script->starts;
     if (m_script->start_later) return m_script->pending_starts.push_back(std::move(ready));

@@ -56,7 +56,7 @@ TEST_CASE("parse_url: scheme in any case, host, port defaulting to the scheme's,
   CHECK(parse_url("http://10.1.2.3:65535").port == 65535);
 }
 
-TEST_CASE("parse_url: an IPv6 host is given in brackets and kept without them; host_port puts them back", "[url]") {
+TEST_CASE("parse_url: an IPv6 host is given in brackets and kept without them, host_port puts them back", "[url]") {
   Url u = parse_url("http://[::1]:8090/p");
   CHECK(u.host == "::1");
   CHECK(u.port == 8090);
@@ -69,7 +69,7 @@ TEST_CASE("parse_url: an IPv6 host is given in brackets and kept without them; h
   CHECK(parse_url("http://[fe80::1%25eth0]:1").host == "fe80::1%25eth0");  // a zone is kept as given
 }
 
-TEST_CASE("parse_url: user and password are percent-decoded; the last '@' ends them", "[url]") {
+TEST_CASE("parse_url: user and password are percent-decoded, the last '@' ends them", "[url]") {
   Url u = parse_url("https://alice:p%40ss%3Aw%2Fd@host:1/");
   CHECK(u.has_userinfo);
   CHECK(u.user == "alice");

@@ -207,7 +207,7 @@ TEST_CASE("worker protocol: worker messages have the documented JSON and decode 
   }
 }
 
-TEST_CASE("worker protocol: unknown fields are ignored; a payload decodes like its JSON", "[worker]") {
+TEST_CASE("worker protocol: unknown fields are ignored, a payload decodes like its JSON", "[worker]") {
   json st = {{"type", "started"}, {"job", "j1"}, {"since", 12}, {"extra", {{"x", 1}}}};
   CHECK(decoded_as<worker::Started>(st).job == "j1");
   auto m = worker::decode_frame(std::string_view(R"({"type":"log","job":"j2","data":"line"})"));
@@ -479,8 +479,7 @@ class ScriptedWorker {
     options.start_timeout_s = 30;
     options.kill_grace_s = 5;
     sjs::Launch launch{"python3", {"python3", script, mode}, {"SJS_WORKER_FD=3"}};
-    runtime =
-        std::make_unique<sjs::WorkerRuntime>(m_io, sink, options, "scripted", launch, std::set<std::string>{"py"});
+    runtime = std::make_unique<sjs::WorkerRuntime>(m_io, sink, options, "scripted", launch);
   }
 
   // Starts the worker; its start error ("" = ready).
@@ -537,7 +536,7 @@ TEST_CASE("worker runtime: a worker whose first message is not a hello, or garba
   }
 }
 
-TEST_CASE("worker runtime: jobs run over typed messages; failed kind loading ends ERROR with end_reason loading",
+TEST_CASE("worker runtime: jobs run over typed messages, failed kind loading ends ERROR with end_reason loading",
           "[worker]") {
   ScriptedWorker w("jobs");
   REQUIRE(w.start() == "");
@@ -573,7 +572,7 @@ TEST_CASE("worker runtime: jobs run over typed messages; failed kind loading end
   CHECK(w.sink.died.empty());
 }
 
-TEST_CASE("worker runtime: a ready worker that sends a malformed message is killed; its jobs end naming why",
+TEST_CASE("worker runtime: a ready worker that sends a malformed message is killed, its jobs end naming why",
           "[worker]") {
   ScriptedWorker w("jobs");
   REQUIRE(w.start() == "");

@@ -24,6 +24,7 @@ void apply_raw_setting(nlohmann::json& config, std::string_view dotted_key, std:
 
 // Deep merge: objects merge key by key, anything else in `overlay` replaces.
 void merge_config(nlohmann::json& base, const nlohmann::json& overlay);
+void merge_config(nlohmann::json& base, nlohmann::json&& overlay);  // moves overlay's values
 
 // True for keys that name secrets: *password*, *secret*, *token*, *access_key*,
 // *accesskey*, *private_key*, *credential* (case-insensitive, '-' and '.' read as '_').
