@@ -34,6 +34,14 @@ BinaryInfo upload(Fixture& f, BinaryCatalog& catalog, const std::string& name, c
   return *a.value;
 }
 
+// Uploads the exec script k_script as binary "tool" through the service.
+void upload_tool(Fixture& f, Service& service) {
+  Answer<BinaryInfo> bin;
+  service.upload_binary(BinaryUploadArgs{"tool", f.write("tool", k_script, true), "", ""}, false, bin.reply());
+  REQUIRE(f.run_until([&] { return bin.done(); }));
+  if (bin.error) FAIL(bin.error->what());
+}
+
 JobSubmitArgs submit_args(const std::string& binary, const std::string& context = "") {
   JobSubmitArgs args;
   args.binary = binary;
@@ -144,9 +152,7 @@ TEST_CASE("Service answers a submission after its commit, and observers see only
   service.events().on_ended([&](const JobInfo& job, const json& result) {
     seen.push_back("ended:" + job.state + ":stored " + f.store->get_job(job.id)->state + ":" + result.dump());
   });
-  Answer<BinaryInfo> bin;
-  service.upload_binary(BinaryUploadArgs{"tool", f.write("tool", k_script, true), "", ""}, false, bin.reply());
-  REQUIRE(f.run_until([&] { return bin.done(); }));
+  upload_tool(f, service);
 
   JobSubmitArgs args = submit_args("tool");
   args.sync = true;
@@ -194,9 +200,7 @@ TEST_CASE("a timeout that fires after its job ended and its ad-hoc context was d
   auto script = std::make_shared<Script>();
   Service service(f.io, *f.store, *f.blobs, f.config, scripted_factory(script));
   service.start();
-  Answer<BinaryInfo> bin;
-  service.upload_binary(BinaryUploadArgs{"tool", f.write("tool", k_script, true), "", ""}, false, bin.reply());
-  REQUIRE(f.run_until([&] { return bin.done(); }));
+  upload_tool(f, service);
 
   JobSubmitArgs args = submit_args("tool");
   args.timeout_s = 0.02;
@@ -219,9 +223,7 @@ TEST_CASE("a job that runs past its timeout is cancelled through its context's c
   auto script = std::make_shared<Script>();
   Service service(f.io, *f.store, *f.blobs, f.config, scripted_factory(script));
   service.start();
-  Answer<BinaryInfo> bin;
-  service.upload_binary(BinaryUploadArgs{"tool", f.write("tool", k_script, true), "", ""}, false, bin.reply());
-  REQUIRE(f.run_until([&] { return bin.done(); }));
+  upload_tool(f, service);
   JobSubmitArgs args = submit_args("tool");
   args.timeout_s = 0.05;
   Answer<JobResult> answer;
@@ -257,11 +259,10 @@ TEST_CASE("a context reset restarts named contexts and kills running ad-hoc jobs
   auto script = std::make_shared<Script>();
   Service service(f.io, *f.store, *f.blobs, f.config, scripted_factory(script));
   service.start();
-  Answer<BinaryInfo> bin;
-  service.upload_binary(BinaryUploadArgs{"tool", f.write("tool", k_script, true), "", ""}, false, bin.reply());
+  upload_tool(f, service);
   Answer<ContextInfo> ctx;
   service.create_context(ContextCreateArgs{"named", "exec", json::object(), 1}, ctx.reply());
-  REQUIRE(f.run_until([&] { return bin.done() && ctx.done(); }));
+  REQUIRE(f.run_until([&] { return ctx.done(); }));
   Answer<JobResult> adhoc;
   service.submit_job(submit_args("tool"), adhoc.reply());
   REQUIRE(f.run_until([&] { return script->runs.size() == 1; }));
@@ -284,11 +285,10 @@ TEST_CASE("listing several states merges their pages newest first and leaves out
   auto script = std::make_shared<Script>();
   Service service(f.io, *f.store, *f.blobs, f.config, scripted_factory(script));
   service.start();
-  Answer<BinaryInfo> bin;
-  service.upload_binary(BinaryUploadArgs{"tool", f.write("tool", k_script, true), "", ""}, false, bin.reply());
+  upload_tool(f, service);
   Answer<ContextInfo> ctx;
   service.create_context(ContextCreateArgs{"one", "exec", json::object(), 1}, ctx.reply());
-  REQUIRE(f.run_until([&] { return bin.done() && ctx.done(); }));
+  REQUIRE(f.run_until([&] { return ctx.done(); }));
   std::vector<Answer<JobResult>> answers(3);
   for (auto& a : answers) service.submit_job(submit_args("tool", "one"), a.reply());
   REQUIRE(f.run_until([&] { return answers[2].done(); }));
