@@ -43,7 +43,7 @@ MAX_FRAME = 64 * 1024 * 1024
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HEADER = os.path.join(REPO, "common", "include", "sjs", "worker_protocol.hpp")
 FAILURE_KINDS = ("validation", "loading", "error", "killed")
-KNOWN_CAPABILITIES = ("named-objects", "cancel")
+KNOWN_CAPABILITIES = ("named-objects", "cancel", "steps")
 
 
 class TestFailure(Exception):

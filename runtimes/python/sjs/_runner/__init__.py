@@ -1,0 +1,1 @@
+"""The Python runner's internals (docs/worker-protocol.md, "The Python runner"). Not a public API."""
