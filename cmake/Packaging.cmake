@@ -26,6 +26,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # A JRE runs jvm contexts: sjs-runner.jar is Java 8 bytecode, so any JRE 8 or later will do.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "liblmdb0, libspdlog1.10, libfmt9, libssl3, default-jre-headless | java8-runtime-headless")
+# python3 runs python and pyspark contexts (the runner is standard library only) and compile-checks .py uploads.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "python3")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # postinst creates the system user `sjs` for sjsd.service; prerm stops the service on removal.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -7,7 +7,7 @@
 _sjs_commands() {
   case $1 in
     "") echo "binary jar context job daemon user" ;;
-    binary) echo "upload list show delete" ;;
+    binary) echo "upload list show delete steps" ;;
     jar) echo "upload" ;;
     context) echo "create list show delete objects restart" ;;
     job) echo "submit status result config log list kill wait" ;;
@@ -29,6 +29,7 @@ _sjs_options() {
     "binary list") echo "-h --help" ;;
     "binary show") echo "-h --help" ;;
     "binary delete") echo "-h --help --version" ;;
+    "binary steps") echo "-h --help --version" ;;
     "jar upload") echo "-h --help" ;;
     "context create") echo "-h --help --runtime --set --max-jobs" ;;
     "context list") echo "-h --help" ;;
@@ -36,7 +37,7 @@ _sjs_options() {
     "context delete") echo "-h --help --force" ;;
     "context objects") echo "-h --help" ;;
     "context restart") echo "-h --help" ;;
-    "job submit") echo "-h --help --with -c --context --conf --conf-file --sync --timeout --wait-timeout --priority --key" ;;
+    "job submit") echo "-h --help --with -c --context --conf --conf-file --sync --timeout --wait-timeout --steps --priority --key" ;;
     "job status") echo "-h --help" ;;
     "job result") echo "-h --help" ;;
     "job config") echo "-h --help" ;;
@@ -63,8 +64,9 @@ _sjs_value_options() {
     "") echo "--socket --data-dir --url --user --token --cacert" ;;
     "binary upload") echo "--type" ;;
     "binary delete") echo "--version" ;;
+    "binary steps") echo "--version" ;;
     "context create") echo "--runtime --set --max-jobs" ;;
-    "job submit") echo "--with -c --context --conf --conf-file --timeout --wait-timeout --priority --key" ;;
+    "job submit") echo "--with -c --context --conf --conf-file --timeout --wait-timeout --steps --priority --key" ;;
     "job log") echo "--from" ;;
     "job list") echo "-n --limit --state --context --before" ;;
     "job wait") echo "--timeout" ;;
@@ -82,7 +84,7 @@ _sjs_value_options() {
 # What the Nth (from 0) positional argument of a command path is.
 _sjs_positional() {
   case "$1/$2" in
-    "binary upload/0" | "binary show/0" | "binary delete/0" | "jar upload/0" | "job submit/0") echo binary ;;
+    "binary upload/0" | "binary show/0" | "binary delete/0" | "binary steps/0" | "jar upload/0" | "job submit/0") echo binary ;;
     "binary upload/1" | "jar upload/1") echo file ;;
     "context show/0" | "context delete/0" | "context objects/0" | "context restart/0") echo context ;;
     "job status/0" | "job result/0" | "job config/0" | "job log/0" | "job kill/0" | "job wait/0") echo job ;;
@@ -109,8 +111,8 @@ _sjs_names() {
 _sjs_option_value() {
   local cur=$1 option=$2
   case $option in
-    --type) COMPREPLY=($(compgen -W "jar exec py so" -- "$cur")) ;;
-    --runtime) COMPREPLY=($(compgen -W "exec jvm spark" -- "$cur")) ;;
+    --type) COMPREPLY=($(compgen -W "jar exec py wheel egg so" -- "$cur")) ;;
+    --runtime) COMPREPLY=($(compgen -W "exec jvm spark python pyspark" -- "$cur")) ;;
     --with) COMPREPLY=($(compgen -W "$(_sjs_names binary)" -- "$cur")) ;;
     --state) COMPREPLY=($(compgen -W "QUEUED RUNNING FINISHED ERROR KILLED" -- "$cur")) ;;
     -c | --context) COMPREPLY=($(compgen -W "$(_sjs_names context)" -- "$cur")) ;;
@@ -122,6 +124,13 @@ _sjs_option_value() {
     --conf-file | --socket | --users-file | --cacert)
       compopt -o filenames 2>/dev/null
       COMPREPLY=($(compgen -f -- "$cur"))
+      ;;
+    --steps)
+      # JSON is typed by hand; @FILE reads the steps from a file.
+      if [[ $cur == @* ]]; then
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -P @ -f -- "${cur#@}"))
+      fi
       ;;
     --data-dir)
       compopt -o filenames 2>/dev/null

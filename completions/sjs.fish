@@ -9,7 +9,7 @@ function __sjs_commands
         case ''
             echo binary jar context job daemon user
         case binary
-            echo upload list show delete
+            echo upload list show delete steps
         case jar
             echo upload
         case context
@@ -25,7 +25,7 @@ end
 
 # Options that take a value (they and their value are not positional arguments).
 set -g __sjs_value_options --socket --data-dir --type --version --runtime --set --max-jobs --with -c --context \
-    --conf --conf-file --timeout --wait-timeout --priority --key --from -n --limit --state --before --wait \
+    --conf --conf-file --timeout --wait-timeout --steps --priority --key --from -n --limit --state --before --wait \
     --permissions --users-file --url --user --token --cacert --http
 
 # Prints the command path typed so far ("", "job", "job submit"), then the number of
@@ -47,9 +47,10 @@ function __sjs_state
         end
         switch $t
             case '-*'
-                # "--version" is a flag at the top level, an option with a value under "binary delete".
+                # "--version" is a flag at the top level, an option with a value under "binary delete"
+                # and "binary steps".
                 if not string match -q -- '*=*' $t; and contains -- $t $__sjs_value_options
-                    if test "x$t" != x--version; or test "x$path" = "xbinary delete"
+                    if test "x$t" != x--version; or test "x$path" = "xbinary delete"; or test "x$path" = "xbinary steps"
                         set skip 1
                     end
                 end
@@ -138,6 +139,7 @@ complete -c sjs -n '__sjs_at "binary upload"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "binary list"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "binary show"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "binary delete"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "binary steps"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "jar upload"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "context create"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "context list"' -s h -l help -d 'Print help'
@@ -169,12 +171,15 @@ complete -c sjs -n '__sjs_at "binary"' -a upload -d 'Upload FILE as a new versio
 complete -c sjs -n '__sjs_at "binary"' -a list -d 'List binaries'
 complete -c sjs -n '__sjs_at "binary"' -a show -d 'Show every version of a binary'
 complete -c sjs -n '__sjs_at "binary"' -a delete -d 'Delete a binary or one version'
-complete -c sjs -n '__sjs_at "binary upload"' -l type -x -a 'jar exec py so' -d 'Binary type'
+complete -c sjs -n '__sjs_at "binary"' -a steps -d 'List the steps of a step library'
+complete -c sjs -n '__sjs_at "binary upload"' -l type -x -a 'jar exec py wheel egg so' -d 'Binary type'
 complete -c sjs -n '__sjs_arg "binary upload" 0' -a '(__sjs_names binary)' -d Binary
 complete -c sjs -n '__sjs_arg "binary upload" 1' -F
 complete -c sjs -n '__sjs_arg "binary show" 0' -a '(__sjs_names binary)' -d Binary
 complete -c sjs -n '__sjs_at "binary delete"' -l version -x -d 'Only this version'
 complete -c sjs -n '__sjs_arg "binary delete" 0' -a '(__sjs_names binary)' -d Binary
+complete -c sjs -n '__sjs_at "binary steps"' -l version -x -d 'This version (default: the newest)'
+complete -c sjs -n '__sjs_arg "binary steps" 0' -a '(__sjs_names binary)' -d Binary
 
 # jar
 complete -c sjs -n '__sjs_at "jar"' -a upload -d 'Upload a jar as a new version of binary NAME'
@@ -186,9 +191,9 @@ complete -c sjs -n '__sjs_at "context"' -a create -d 'Create a context and start
 complete -c sjs -n '__sjs_at "context"' -a list -d 'List contexts'
 complete -c sjs -n '__sjs_at "context"' -a show -d 'Show a context'
 complete -c sjs -n '__sjs_at "context"' -a delete -d 'Stop and delete a context'
-complete -c sjs -n '__sjs_at "context"' -a objects -d 'List the named objects a jvm or spark context holds'
+complete -c sjs -n '__sjs_at "context"' -a objects -d 'List the named objects a resident context holds'
 complete -c sjs -n '__sjs_at "context"' -a restart -d 'Restart a context'
-complete -c sjs -n '__sjs_at "context create"' -l runtime -x -a 'exec jvm spark' -d Runtime
+complete -c sjs -n '__sjs_at "context create"' -l runtime -x -a 'exec jvm spark python pyspark' -d Runtime
 complete -c sjs -n '__sjs_at "context create"' -l set -x -d 'Setting key=value (repeatable)'
 complete -c sjs -n '__sjs_at "context create"' -l max-jobs -x -d 'Jobs that run at once'
 complete -c sjs -n '__sjs_arg "context show" 0' -a '(__sjs_names context)' -d Context
@@ -206,13 +211,14 @@ complete -c sjs -n '__sjs_at "job"' -a log -d "Print a job's output"
 complete -c sjs -n '__sjs_at "job"' -a list -d 'List jobs, newest first'
 complete -c sjs -n '__sjs_at "job"' -a kill -d 'Kill a queued or running job'
 complete -c sjs -n '__sjs_at "job"' -a wait -d 'Wait for a job to end'
-complete -c sjs -n '__sjs_at "job submit"' -l with -x -a '(__sjs_names binary)' -d "Another binary on the job's class path (repeatable)"
+complete -c sjs -n '__sjs_at "job submit"' -l with -x -a '(__sjs_names binary)' -d "Another binary on the job's path (repeatable)"
 complete -c sjs -n '__sjs_at "job submit"' -s c -l context -x -a '(__sjs_names context)' -d 'Run in this context'
 complete -c sjs -n '__sjs_at "job submit"' -l conf -x -d 'Config key=value (repeatable)'
 complete -c sjs -n '__sjs_at "job submit"' -l conf-file -r -F -d 'Config file, JSON or HOCON'
 complete -c sjs -n '__sjs_at "job submit"' -l sync -d 'Wait; print the result; exit with the outcome'
 complete -c sjs -n '__sjs_at "job submit"' -l timeout -x -d 'Kill the job after SECONDS'
 complete -c sjs -n '__sjs_at "job submit"' -l wait-timeout -x -d 'With --sync: stop waiting after SECONDS'
+complete -c sjs -n '__sjs_at "job submit"' -l steps -x -d 'A step pipeline of the library BINARY: JSON [["step", arg...], ...] or @FILE'
 complete -c sjs -n '__sjs_at "job submit"' -l priority -x -d 'Higher runs first'
 complete -c sjs -n '__sjs_at "job submit"' -l key -x -d 'Idempotency key'
 complete -c sjs -n '__sjs_arg "job submit" 0' -a '(__sjs_names binary)' -d Binary

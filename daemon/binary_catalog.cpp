@@ -26,6 +26,18 @@ void BinaryCatalog::upload(const BinaryUploadArgs& args, bool move_source, Reply
   asio::post(m_pool, [this, args, original, move_source, reply]() {
     try {
       Ingested in = m_blobs.ingest(args.path, original, args.type, move_source);
+      if (m_content_check) {
+        try {
+          m_content_check(in.type, m_blobs.path_for(in.sha256), original);
+        } catch (const Error& e) {
+          // Refused: the blob goes unless another binary version holds the same bytes.
+          asio::post(m_io, [this, sha = in.sha256, reply, e]() {
+            if (!m_store.blob_referenced(sha)) m_blobs.remove(sha);
+            reply.fail(e);
+          });
+          return;
+        }
+      }
       asio::post(m_io, [this, args, in, reply]() {
         auto versions = m_store.binary_versions(args.name);
         int latest = versions.empty() ? 0 : versions.back().version;
@@ -86,6 +98,38 @@ std::string BinaryCatalog::sha256_of(const std::string& name, int version) const
     if (b.version == version) return b.sha256;
   }
   return "";
+}
+
+void BinaryCatalog::steps(const BinaryStepsArgs& args, Reply<nlohmann::json> reply) {
+  BinaryInfo b;
+  if (args.version == 0) {
+    b = latest(args.name);
+  } else {
+    bool found = false;
+    for (const auto& v : show(args.name).versions) {
+      if (v.version == args.version) {
+        b = v;
+        found = true;
+      }
+    }
+    if (!found) {
+      throw Error(ErrorCode::not_found, "binary \"" + args.name + "\" has no version " + std::to_string(args.version),
+                  {{"binary", args.name}});
+    }
+  }
+  if (!m_step_lister) throw Error(ErrorCode::bad_request, "this sjsd lists no steps");
+  asio::post(m_pool, [this, b, path = m_blobs.path_for(b.sha256), reply]() {
+    try {
+      nlohmann::json steps = m_step_lister(b, path);
+      asio::post(m_io, [b, steps, reply]() {
+        reply.ok({{"binary", b.name}, {"version", b.version}, {"type", b.type}, {"steps", steps}});
+      });
+    } catch (const Error& e) {
+      asio::post(m_io, [reply, e]() { reply.fail(e); });
+    } catch (const std::exception& e) {
+      asio::post(m_io, [reply, msg = std::string(e.what())]() { reply.fail(Error(ErrorCode::internal, msg)); });
+    }
+  });
 }
 
 void BinaryCatalog::remove(const BinaryDeleteArgs& args, Reply<nlohmann::json> reply) {

@@ -58,6 +58,8 @@ void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) 
     const auto dot = key.find('.');
     read_string(conf, origin, key.substr(0, dot).c_str(), key.substr(dot + 1).c_str(), value);
   }
+  read_string(conf, origin, "pipelines", "default-library", pipelines_default_library);
+  read_string(conf, origin, "pipelines", "default-context", pipelines_default_context);
   read_string(conf, origin, "http", "listen", http_listen);
   read_string(conf, origin, "http", "tls-cert", http_tls_cert);
   read_string(conf, origin, "http", "tls-key", http_tls_key);

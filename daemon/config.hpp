@@ -35,7 +35,9 @@ struct DaemonConfig {
   // The runtimes' launch paths, by sjsd.conf key: each launcher (runtimes/registry.cpp) declares
   // its keys and resolves their defaults at start-up (resolve_launch_paths): jvm.java ("" =
   // $JAVA_HOME/bin/java, else java), jvm.runner-jar ("" = sjs-runner.jar next to sjsd, else
-  // ../share/sjs/), spark.home ("" = $SPARK_HOME; empty = no Spark), spark.master (local[*]).
+  // ../share/sjs/), spark.home ("" = $SPARK_HOME; empty = no Spark), spark.master (local[*]),
+  // python.interpreter ("" = $PYSPARK_PYTHON, else python3), python.runner ("" = python/ next to
+  // sjsd, else ../share/sjs/python).
   LaunchPaths launch = default_launch_paths();
 
   // HTTP front end (off unless http.listen or --http is given).
@@ -48,6 +50,10 @@ struct DaemonConfig {
   std::string http_cors_origin;          // "" = CORS off; "*" or an origin
   std::uint64_t http_max_queue = 0;      // queued jobs per context before 503 NO SLOTS (0 = no bound)
   std::uint64_t max_result_bytes = 32u << 20;
+  // Step pipelines over HTTP without a library or context (POST /jobs/submit): the step library
+  // (a py, wheel or egg binary) and the context ("" = an ad-hoc one) they run on.
+  std::string pipelines_default_library;
+  std::string pipelines_default_context;
 
   // Applies a parsed sjsd.conf; throws Error(bad_request) naming a bad key.
   void apply(const nlohmann::json& conf, const std::string& origin);

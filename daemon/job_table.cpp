@@ -174,6 +174,27 @@ void JobTable::place(const JobSubmitArgs& args, const BinaryInfo& binary, JobInf
   j.adhoc = true;
 }
 
+// A pipeline's shape, before anything is stored: the worker checks the steps themselves against the
+// library (names, argument counts) before running any.
+void JobTable::check_steps(const JobSubmitArgs& args) {
+  const nlohmann::json& steps = args.steps;
+  const std::string example = " e.g. --steps '[[\"load_text\", \"/data/in.txt\"], [\"words\"]]'";
+  if (!args.entry.empty()) {
+    throw Error(ErrorCode::usage, "a pipeline has no ENTRY: give either ENTRY or --steps, not both");
+  }
+  if (!steps.is_array() || steps.empty()) {
+    throw Error(ErrorCode::bad_request, "--steps must be a non-empty JSON array of steps," + example);
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& s = steps[i];
+    if (!s.is_array() || s.empty() || !s[0].is_string() || s[0].get<std::string>().empty()) {
+      throw Error(ErrorCode::bad_request, "step " + std::to_string(i + 1) + " of --steps is " + s.dump().substr(0, 80) +
+                                              ": each step must be an array of the step's name, then its arguments," +
+                                              example);
+    }
+  }
+}
+
 void JobTable::submit(const JobSubmitArgs& args, Reply<JobResult> reply) {
   if (m_shutting_down) throw Error(ErrorCode::unavailable, "sjsd is shutting down: submit again once it is back");
   if (!args.config.is_object()) throw Error(ErrorCode::bad_request, "job config must be a JSON object");
@@ -206,26 +227,47 @@ void JobTable::submit(const JobSubmitArgs& args, Reply<JobResult> reply) {
     }
   }
 
+  const bool pipeline = !args.steps.is_null();
+  if (pipeline) check_steps(args);
   BinaryInfo binary = m_binaries.latest(args.binary);
-  if (args.entry.empty()) {
+  if (args.entry.empty() && !pipeline) {
     if (std::string why = missing_entry_message(binary.type, binary.name); !why.empty()) {
       throw Error(ErrorCode::usage, why);
     }
   }
   std::vector<BinaryRef> dependencies;
+  std::vector<std::string> dependency_types;
   for (const auto& name : args.with) {
     BinaryInfo dep = m_binaries.latest(name);
-    if (dep.type != binary.type) {
-      throw Error(ErrorCode::bad_request, "--with " + name + ": it is " + dep.type + ", the job's binary is " + binary.type,
-                  {{"binary", name}});
-    }
     dependencies.push_back(BinaryRef{dep.name, dep.version, dep.sha256, ""});
+    dependency_types.push_back(dep.type);
   }
 
   auto entry = std::make_unique<LiveJob>();
   LiveJob& l = *entry;
   JobInfo& j = l.info;
   place(args, binary, j);
+  // Dependencies the job's runtime can use with its binary: jars with a jar, Python with Python.
+  for (std::size_t i = 0; i < dependencies.size(); ++i) {
+    const RuntimeSpec* spec = find_runtime(j.runtime);
+    if (!spec || !runs(*spec, dependency_types[i])) {
+      throw Error(ErrorCode::bad_request,
+                  "--with " + dependencies[i].name + ": it is " + dependency_types[i] + ", and the job's " + j.runtime +
+                      " runtime runs " + list_words(spec ? spec->binary_types : std::vector<std::string>{}),
+                  {{"binary", dependencies[i].name}});
+    }
+  }
+  if (pipeline) {
+    const RuntimeSpec* spec = find_runtime(j.runtime);
+    if (!spec || !has_capability(*spec, runtime_cap::k_steps)) {
+      throw Error(ErrorCode::bad_request, "binary \"" + binary.name + "\" is " + binary.type + " and runs on the " +
+                                              j.runtime + " runtime, which has no step pipelines: --steps needs a " +
+                                              "Python step library on a " + list_words(runtimes_with(runtime_cap::k_steps)) +
+                                              " context",
+                  {{"binary", binary.name}});
+    }
+    j.steps = args.steps;
+  }
   l.config = args.config;
   l.sha256 = binary.sha256;
   l.dependencies = dependencies;

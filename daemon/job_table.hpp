@@ -106,6 +106,7 @@ class JobTable : public JobSink {
   // The job's context and runtime, checked; fills in args-derived parts of the job.
   void place(const JobSubmitArgs& args, const BinaryInfo& binary, JobInfo& job);
   std::string existing_for_key(const std::string& key) const;
+  static void check_steps(const JobSubmitArgs& args);
   void enqueue(LiveJob& job);
   void pump_adhoc();
   void adhoc_started(const std::string& job_id, const std::string& error);

@@ -5,7 +5,9 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "runtimes/python_tools.hpp"
 #include "sjs/errors.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
 
@@ -42,6 +44,23 @@ Service::Service(asio::io_context& io, store::Store& store, BlobStore& blobs, co
       [this](const std::string& context) { m_jobs.pump(context); },
       [this](const std::string& job_id, JobOutcome outcome) { m_jobs.end_queued(job_id, std::move(outcome)); }});
   m_binaries.set_users_of([this](const std::string& name, int version) { return m_jobs.users_of(name, version); });
+  // Python sources are compiled at upload; step libraries are listed by the Python runner's tool.
+  const LaunchConfig launch = launch_config(m_config.launch);
+  m_binaries.set_content_check([launch](const std::string& type, const std::string& path, const std::string& shown) {
+    if (type == "py" && !launch.python_runner.empty()) check_python_source(launch, path, shown);
+  });
+  m_binaries.set_step_lister([launch](const BinaryInfo& b, const std::string& path) {
+    const std::vector<std::string> with_steps = runtimes_with(runtime_cap::k_steps);
+    bool listed = false;
+    for (const auto& r : with_steps) listed = listed || runs(*find_runtime(r), b.type);
+    if (!listed) {
+      throw Error(ErrorCode::bad_request, "binary \"" + b.name + "\" is a " + b.type +
+                                              ": steps come from Python step libraries (py, wheel or egg binaries)",
+                  {{"binary", b.name}});
+    }
+    if (launch.python_runner.empty()) throw Error(ErrorCode::unavailable, "this sjsd has no Python runner (python.runner)");
+    return list_python_steps(launch, path, b.type, b.name);
+  });
   m_jobs.set_callback_check([this](const std::string& url) { m_callbacks.check(url); });
   m_jobs.set_on_idle([this] { maybe_finish_shutdown(); });
 }

@@ -64,6 +64,7 @@ class Service {
   }
   BinaryListResult list_binaries() const { return m_binaries.list(); }
   BinaryShowResult show_binary(const std::string& name) const { return m_binaries.show(name); }
+  void binary_steps(const BinaryStepsArgs& args, Reply<nlohmann::json> reply) { m_binaries.steps(args, std::move(reply)); }
   void delete_binary(const BinaryDeleteArgs& args, Reply<nlohmann::json> reply) {
     m_binaries.remove(args, std::move(reply));
   }

@@ -83,6 +83,24 @@ void add_binary_commands(CLI::App& app, Context& ctx) {
     info(ctx, "deleted " + std::to_string(r.value("deleted", 0)) + " version(s) of " + del->name);
   });
 
+  auto steps = std::make_shared<BinaryStepsArgs>();
+  auto* st = bin->add_subcommand("steps", "List a step library's steps: name, parameters, first doc line");
+  st->add_option("NAME", steps->name, "Binary name (a Python step library)")->required();
+  st->add_option("--version", steps->version, "This version (default: the newest)")->check(CLI::PositiveNumber);
+  st->callback([&ctx, steps] {
+    auto r = ctx.client().call(op::k_binary_steps, *steps);
+    if (ctx.globals.json) return print_json(r);
+    std::vector<std::vector<std::string>> rows = {{"STEP", "PARAMETERS", "DESCRIPTION"}};
+    for (const auto& step : r.value("steps", nlohmann::json::array())) {
+      std::string params;
+      for (const auto& p : step.value("params", nlohmann::json::array())) {
+        params += (params.empty() ? "" : ", ") + (p.is_string() ? p.get<std::string>() : p.dump());
+      }
+      rows.push_back({step.value("name", ""), params.empty() ? "-" : params, step.value("doc", "")});
+    }
+    print_table(rows);
+  });
+
   // spark-jobserver's /jars: the runtime table's jar type.
   const std::string jar_type = http_jars_type();
   auto* jar = app.add_subcommand(jar_type, "Jars (same as `sjs binary ... --type " + jar_type + "`)");

@@ -27,10 +27,24 @@ void print_status(Context& ctx, const JobInfo& j) {
   if (j.timeout_s > 0) rows.push_back({"timeout:", nlohmann::json(j.timeout_s).dump() + " s"});
   if (!j.args.empty()) rows.push_back({"args:", nlohmann::json(j.args).dump()});
   if (!j.dependencies.empty()) rows.push_back({"with:", nlohmann::json(j.dependencies).dump()});
+  if (!j.steps.is_null()) rows.push_back({"steps:", j.steps.dump()});
   if (j.exit_status >= 0) rows.push_back({"exit status:", std::to_string(j.exit_status)});
   if (j.signal > 0) rows.push_back({"signal:", std::to_string(j.signal)});
   if (j.error.is_object()) rows.push_back({"error:", j.error.value("message", "")});
   print_table(rows);
+}
+
+// --steps JSON or --steps @FILE: a pipeline's steps, [[name, arg...], ...].
+nlohmann::json parse_steps(const std::string& text) {
+  const bool from_file = !text.empty() && text[0] == '@';
+  const std::string json_text = from_file ? read_file(text.substr(1)) : text;
+  nlohmann::json steps = nlohmann::json::parse(json_text, nullptr, false);
+  if (steps.is_discarded()) {
+    throw Error(ErrorCode::usage, std::string("--steps ") + (from_file ? text.substr(1) + " " : "") +
+                                      "is not JSON: give a list of steps, e.g. --steps '[[\"load_text\", \"in.txt\"], "
+                                      "[\"words\"]]' or --steps @steps.json");
+  }
+  return steps;
 }
 
 }  // namespace
@@ -43,12 +57,13 @@ void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job
     JobSubmitArgs a;
     std::vector<std::string> conf;
     std::string conf_file;
+    std::string steps;
   };
   auto so = std::make_shared<SubmitOpts>();
-  auto* s = job->add_subcommand("submit", "Submit a job: BINARY [ENTRY] [options] [-- ARGS...]");
+  auto* s = job->add_subcommand("submit", "Submit a job: BINARY [ENTRY] [options] [-- ARGS...], or a pipeline: BINARY --steps STEPS");
   s->add_option("BINARY", so->a.binary, "Binary name (its newest version runs)")->required();
   s->add_option("ENTRY", so->a.entry, "Entry point: class, module:function, symbol; for exec, argv[0] (optional)");
-  s->add_option("--with", so->a.with, "Another binary on the job's classpath (a dependency jar), repeatable")
+  s->add_option("--with", so->a.with, "Another binary on the job's path (a dependency jar, a Python library), repeatable")
       ->allow_extra_args(false);  // one value per flag: the words after it are positionals
   s->add_option("-c,--context", so->a.context, "Run in this context (default: an ad-hoc one for the job)");
   s->add_option("--conf", so->conf, "Config key=value (HOCON value), repeatable: --conf input.string=\"a b\"")
@@ -58,6 +73,8 @@ void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job
   s->add_option("--timeout", so->a.timeout_s, "Kill the job if it runs longer than SECONDS")->check(CLI::NonNegativeNumber);
   s->add_option("--wait-timeout", so->a.wait_timeout_s, "With --sync: stop waiting after SECONDS (exit 6)")
       ->check(CLI::NonNegativeNumber);
+  s->add_option("--steps", so->steps,
+                "Run a step pipeline of the step library BINARY (no ENTRY): JSON [[\"step\", arg...], ...] or @FILE");
   s->add_option("--priority", so->a.priority, "Higher runs first (default 0)");
   s->add_option("--key", so->a.key, "Idempotency key: a second submit with it returns the first job");
   s->callback([&ctx, so, &job_args] {
@@ -65,6 +82,7 @@ void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job
     a.args = job_args;
     if (!so->conf_file.empty()) a.config = parse_config_text(read_file(so->conf_file), so->conf_file);
     for (const auto& kv : so->conf) apply_conf_pair(a.config, kv);
+    if (!so->steps.empty()) a.steps = parse_steps(so->steps);
     auto r = ctx.client().call(op::k_job_submit, a).get<JobResult>();
     if (a.sync) {
       ctx.exit_code = report_outcome(ctx, r);

@@ -43,6 +43,7 @@ template HelloResult parse_args<HelloResult>(const nlohmann::json&);
 template BinaryUploadArgs parse_args<BinaryUploadArgs>(const nlohmann::json&);
 template NameArgs parse_args<NameArgs>(const nlohmann::json&);
 template BinaryDeleteArgs parse_args<BinaryDeleteArgs>(const nlohmann::json&);
+template BinaryStepsArgs parse_args<BinaryStepsArgs>(const nlohmann::json&);
 template BinaryInfo parse_args<BinaryInfo>(const nlohmann::json&);
 template BinaryListResult parse_args<BinaryListResult>(const nlohmann::json&);
 template BinaryShowResult parse_args<BinaryShowResult>(const nlohmann::json&);

@@ -65,6 +65,27 @@ std::vector<SettingSpec> join(std::initializer_list<std::vector<SettingSpec>> pa
 }
 
 const char* const k_class_entry = "the job's class";
+const char* const k_python_entry = "the job's module:function or module.Class (a function or Class alone for a .py)";
+
+// A Spark context's settings (spark and pyspark): Spark's own options and conf.
+std::vector<SettingSpec> spark_settings() {
+  return {{"spark-home", K::text, "/opt/spark", "the Spark to use (default: spark.home of sjsd.conf, else SPARK_HOME)"},
+          {"spark.master", K::text, "spark://h:7077", "--master (default: spark.master of sjsd.conf, local[*])"},
+          {"master", K::text, "yarn", "the same as spark.master"},
+          {"num-cpu-cores", K::count, "4", "--conf spark.cores.max=<value>"},
+          {"memory-per-node", K::spark_size, "2g", "--conf spark.executor.memory=<value>"},
+          {"mem-per-node", K::spark_size, "2g", "the same as memory-per-node"},
+          {"driver-memory", K::spark_size, "1g", "--driver-memory <value>"},
+          {"jvm-options", K::text, "-Dfoo=bar", "added to the driver's Java options (after the site's spark-defaults.conf)"},
+          {"driver-java-options", K::text, "-Dfoo=bar", "the same as jvm-options"},
+          {"spark.", K::any, "8", "any other spark.* key: --conf <key>=<value>, unchanged"}};
+}
+
+// A Python context's own settings (python and pyspark).
+std::vector<SettingSpec> python_settings() {
+  return {{"python", K::text, "/opt/venv/bin/python3",
+           "the interpreter (default: python.interpreter of sjsd.conf, else PYSPARK_PYTHON, python3); pyspark: also PYSPARK_PYTHON"}};
+}
 
 }  // namespace
 
@@ -89,15 +110,29 @@ const std::vector<BinaryTypeSpec>& binary_type_table() {
        "Executable",
        {{{"application/x-sjs-exec", "application/x-executable"}, "", false}}},
       {"py",
-       "Python: a .py file without #!, a wheel (.whl) or an egg (.egg)",
-       {{C::zip, {".whl", ".egg"}}, {C::text, {".py"}}},
-       {C::zip, C::script, C::text},
-       "a Python binary must be a .py source file, a wheel or an egg",
-       {"python"},
+       "a Python source file (.py) without #!: one module, named after the binary",
+       {{C::text, {".py"}}},
+       {C::script, C::text},
+       "a Python source binary must be a text file (a .py module)",
+       {"python", "pyspark"},
        "Python",
-       {{{"application/python-egg", "application/python-archive"}, ".egg", true},
-        {{"application/python-wheel"}, ".whl", true},
-        {{"text/x-python", "application/x-python", "application/x-sjs-py"}, ".py", false}}},
+       {{{"text/x-python", "application/x-python", "application/x-sjs-py"}, ".py", false}}},
+      {"wheel",
+       "a Python wheel (.whl): a zip of packages",
+       {{C::zip, {".whl"}}},
+       {C::zip},
+       "a wheel must be a zip archive (it starts with PK\\3\\4)",
+       {"python", "pyspark"},
+       "Wheel",
+       {{{"application/python-wheel"}, ".whl", true}}},
+      {"egg",
+       "a Python egg (.egg) or a zip of Python packages (.zip)",
+       {{C::zip, {".egg", ".zip"}}},
+       {C::zip},
+       "an egg must be a zip archive (it starts with PK\\3\\4)",
+       {"python", "pyspark"},
+       "Egg",
+       {{{"application/python-egg", "application/python-archive"}, ".egg", true}}},
       {"so",
        "an ELF shared object (.so)",
        {{C::elf_shared_object, {}}},
@@ -147,34 +182,34 @@ const std::vector<RuntimeSpec>& runtime_table() {
        true,
        k_class_entry,
        "com.example.MyJob",
-       join({{{"spark-home", K::text, "/opt/spark", "the Spark to use (default: spark.home of sjsd.conf, else SPARK_HOME)"},
-              {"spark.master", K::text, "spark://h:7077", "--master (default: spark.master of sjsd.conf, local[*])"},
-              {"master", K::text, "yarn", "the same as spark.master"},
-              {"num-cpu-cores", K::count, "4", "--conf spark.cores.max=<value>"},
-              {"memory-per-node", K::spark_size, "2g", "--conf spark.executor.memory=<value>"},
-              {"mem-per-node", K::spark_size, "2g", "the same as memory-per-node"},
-              {"driver-memory", K::spark_size, "1g", "--driver-memory <value>"},
-              {"jvm-options", K::text, "-Dfoo=bar", "appended to --driver-java-options"},
-              {"driver-java-options", K::text, "-Dfoo=bar", "the same as jvm-options"},
-              {"spark.", K::any, "8", "any other spark.* key: --conf <key>=<value>, unchanged"}},
+       join({spark_settings(),
              context_settings(), spark_jobserver_ignored()}),
        {cap::k_resident, cap::k_named_objects, cap::k_spark},
        {},
        false},
-      // Planned (docs/ARCHITECTURE.md, "Adding a runtime"): their binaries upload, their contexts are refused.
       {"python",
-       "a resident Python interpreter running the project's runner",
-       false,
-       {"py"},
+       "a resident Python interpreter running the project's runner; jobs run on its threads",
        true,
-       "the job's module:function or module.Class",
+       {"py", "wheel", "egg"},
+       true,
+       k_python_entry,
        "wordcount:run",
-       {},
-       {cap::k_resident, cap::k_named_objects},
+       join({python_settings(), context_settings(), spark_ignored(), spark_jobserver_ignored()}),
+       {cap::k_resident, cap::k_named_objects, cap::k_steps},
        {"python"},
        false},
-      {"pyspark", "the python runner started through spark-submit", false, {"py"}, true,
-       "the job's module:function or module.Class", "wordcount:run", {}, {cap::k_resident, cap::k_spark}, {}, false},
+      {"pyspark",
+       "the python runner started by $SPARK_HOME/bin/spark-submit in client mode, with a SparkSession its jobs share",
+       true,
+       {"py", "wheel", "egg"},
+       true,
+       k_python_entry,
+       "wordcount:run",
+       join({python_settings(), spark_settings(), context_settings(), spark_jobserver_ignored()}),
+       {cap::k_resident, cap::k_named_objects, cap::k_spark, cap::k_steps},
+       {"python"},
+       false},
+      // Planned (docs/ARCHITECTURE.md, "Adding a runtime"): its binaries upload, its contexts are refused.
       {"native", "a resident worker that dlopens .so jobs", false, {"so"}, false,
        "the job's symbol (optional)", "wordcount", {}, {cap::k_resident}, {}, false},
   };
@@ -256,17 +291,29 @@ std::string default_runtime_for(std::string_view binary_type, const std::functio
   return first_built ? first_built->name : type->default_runtimes.front();
 }
 
-const RuntimeSpec* runtime_for_context_factory(std::string_view factory) {
+const RuntimeSpec* runtime_for_context_factory(std::string_view factory,
+                                               const std::function<bool(const RuntimeSpec&)>& available) {
   const std::string f = ascii_lower(std::string(factory));
   for (const auto& r : runtime_table()) {
     if (f == r.name) return &r;
   }
+  std::vector<const RuntimeSpec*> named;
   for (const auto& r : runtime_table()) {
     for (const auto& part : r.context_factories) {
-      if (f.find(part) != std::string::npos) return &r;
+      if (f.find(part) != std::string::npos) {
+        named.push_back(&r);
+        break;
+      }
     }
   }
-  return nullptr;
+  auto usable = [&](const RuntimeSpec* r) { return r->built && (!available || available(*r)); };
+  for (const RuntimeSpec* r : named) {
+    if (usable(r) && has_capability(*r, runtime_cap::k_spark)) return r;
+  }
+  for (const RuntimeSpec* r : named) {
+    if (usable(r)) return r;
+  }
+  return named.empty() ? nullptr : named.front();
 }
 
 std::string missing_entry_message(std::string_view binary_type, std::string_view binary_name) {

@@ -198,6 +198,7 @@ void to_json(json& j, const Run& m) {
   j["binaries"] = m.binaries;
   j["config"] = m.config;
   j["context"] = m.context;
+  if (!m.steps.is_null()) j["steps"] = m.steps;
 }
 void from_json(const json& j, Run& m) {
   Fields f(j, k_run);
@@ -214,6 +215,8 @@ void from_json(const json& j, Run& m) {
   if (!config.is_object()) f.fail("field \"config\" must be an object, not " + Fields::article(config));
   m.config = config;
   m.context = f.string("context");
+  m.steps = j.contains("steps") ? j["steps"] : json();
+  if (!m.steps.is_null() && !m.steps.is_array()) f.fail("field \"steps\" must be an array, not " + Fields::article(m.steps));
 }
 
 void to_json(json& j, const Cancel& m) {

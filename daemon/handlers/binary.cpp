@@ -19,6 +19,10 @@ void binary_delete(Service& s, const nlohmann::json& args, const Responder& r) {
   s.delete_binary(parse_args<BinaryDeleteArgs>(args), Reply<nlohmann::json>{r.done, r.fail});
 }
 
+void binary_steps(Service& s, const nlohmann::json& args, const Responder& r) {
+  s.binary_steps(parse_args<BinaryStepsArgs>(args), Reply<nlohmann::json>{r.done, r.fail});
+}
+
 }  // namespace
 
 Handler binary_handler(const std::string& op) {
@@ -26,6 +30,7 @@ Handler binary_handler(const std::string& op) {
   if (op == op::k_binary_list) return binary_list;
   if (op == op::k_binary_show) return binary_show;
   if (op == op::k_binary_delete) return binary_delete;
+  if (op == op::k_binary_steps) return binary_steps;
   return nullptr;
 }
 

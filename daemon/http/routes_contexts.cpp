@@ -33,7 +33,8 @@ std::string context_runtime(const Service& s, json& settings) {
   }
   if (!runtime.empty()) return ascii_lower(runtime);
   if (settings.contains("context-factory") && settings["context-factory"].is_string()) {
-    if (const RuntimeSpec* r = runtime_for_context_factory(settings["context-factory"].get<std::string>())) return r->name;
+    const std::string r = runtime_for_context_factory(settings["context-factory"].get<std::string>(), s.config().launch);
+    if (!r.empty()) return r;
   }
   return default_runtime_for(http_jars_type(), s.config().launch);
 }

@@ -18,11 +18,6 @@
 
 namespace sjs::jobserver {
 
-namespace {
-
-// ---- /jobs ------------------------------------------------------------------------
-
-// The answer to a sync submission once the job has ended (or the wait expired).
 void answer_sync(Service& s, JobResult r, const Res& res) {
   if (r.wait_timed_out) {
     if (!is_final_job_state(r.job.state)) return res->send(json_response(202, job_report(r.job, context_ids(s))));
@@ -43,6 +38,10 @@ void answer_sync(Service& s, JobResult r, const Res& res) {
   res->send(json_response(200, json{{"jobId", j.id}, {"status", j.state == job_state::k_killed ? "KILLED" : "ERROR"},
                                     {"result", error}}));
 }
+
+namespace {
+
+// ---- /jobs ------------------------------------------------------------------------
 
 void submit_job(const Call& c) {
   const HttpRequest& req = c.req;
@@ -283,6 +282,7 @@ void job_log(const Call& c, const std::string& id) {
 bool route_jobs(const Call& c) {
   const auto& seg = c.req.segments;
   const std::string& m = c.req.method;
+  if (route_pipeline_compat(c)) return true;
   if (seg.size() == 1) {
     if (m == "GET") {
       if (c.permitted("jobs:read")) list_jobs(c);

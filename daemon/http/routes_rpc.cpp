@@ -79,6 +79,7 @@ const std::vector<RpcOp>& rpc_ops() {
       {op::k_binary_list, "binaries:read", "List binaries (newest version of each)"},
       {op::k_binary_show, "binaries:read", "A binary's versions"},
       {op::k_binary_delete, "binaries:delete", "Delete a binary, or one version"},
+      {op::k_binary_steps, "binaries:read", "A step library's steps: names, parameters, first doc lines"},
       {op::k_binary_upload, "binaries:upload", "Over HTTP: use POST /sjs/v1/upload/<name>"},
       {op::k_context_create, "contexts:start", "Create and start a context"},
       {op::k_context_list, "contexts:read", "List contexts"},

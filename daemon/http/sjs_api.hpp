@@ -94,5 +94,10 @@ void route_binaries(const Call& c, bool legacy_jars);
 void route_contexts(const Call& c);
 bool route_jobs(const Call& c);
 void route_data(const Call& c);
+void route_pipelines(const Call& c);
+// POST /jobs/submit and GET /jobs/status/<id> (routes_pipelines.cpp); false if neither.
+bool route_pipeline_compat(const Call& c);
+// The answer to a sync submission (POST /jobs?sync=true) once the job has ended or the wait expired.
+void answer_sync(Service& s, JobResult r, const Res& res);
 
 }  // namespace sjs::jobserver

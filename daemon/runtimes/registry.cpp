@@ -55,6 +55,21 @@ void resolve_spark(LaunchPaths& paths) {
   }
 }
 
+// python.interpreter: PYSPARK_PYTHON of sjsd's environment, else python3; python.runner: the runner's
+// directory shipped with sjsd.
+void resolve_python(LaunchPaths& paths) {
+  if (get(paths, "python.interpreter").empty()) {
+    const char* pyspark_python = std::getenv("PYSPARK_PYTHON");
+    paths["python.interpreter"] = pyspark_python && *pyspark_python ? pyspark_python : "python3";
+  }
+  if (get(paths, "python.runner").empty()) paths["python.runner"] = shipped_file("python");
+}
+
+void resolve_pyspark(LaunchPaths& paths) {
+  resolve_python(paths);
+  resolve_spark(paths);
+}
+
 }  // namespace
 
 const std::vector<RuntimeLauncher>& runtime_launchers() {
@@ -72,7 +87,7 @@ const std::vector<RuntimeLauncher>& runtime_launchers() {
        [](const LaunchPaths&) { return true; },
        [](asio::io_context& io, JobSink& sink, const RuntimeOptions& options, const nlohmann::json& settings) {
          return std::make_unique<WorkerRuntime>(
-             io, sink, options, "jvm", jvm_launch(jvm_launch_config(options.launch), settings, options.context_name));
+             io, sink, options, "jvm", jvm_launch(launch_config(options.launch), settings, options.context_name));
        }},
       {"spark",
        {"jvm.runner-jar", "spark.home", "spark.master"},
@@ -80,7 +95,23 @@ const std::vector<RuntimeLauncher>& runtime_launchers() {
        [](const LaunchPaths& paths) { return !get(paths, "spark.home").empty(); },
        [](asio::io_context& io, JobSink& sink, const RuntimeOptions& options, const nlohmann::json& settings) {
          return std::make_unique<WorkerRuntime>(
-             io, sink, options, "spark", spark_launch(jvm_launch_config(options.launch), settings, options.context_name));
+             io, sink, options, "spark", spark_launch(launch_config(options.launch), settings, options.context_name));
+       }},
+      {"python",
+       {"python.interpreter", "python.runner"},
+       resolve_python,
+       [](const LaunchPaths&) { return true; },
+       [](asio::io_context& io, JobSink& sink, const RuntimeOptions& options, const nlohmann::json& settings) {
+         return std::make_unique<WorkerRuntime>(
+             io, sink, options, "python", python_launch(launch_config(options.launch), settings, options.context_name));
+       }},
+      {"pyspark",
+       {"python.interpreter", "python.runner", "spark.home", "spark.master"},
+       resolve_pyspark,
+       [](const LaunchPaths& paths) { return !get(paths, "spark.home").empty(); },
+       [](asio::io_context& io, JobSink& sink, const RuntimeOptions& options, const nlohmann::json& settings) {
+         return std::make_unique<WorkerRuntime>(
+             io, sink, options, "pyspark", pyspark_launch(launch_config(options.launch), settings, options.context_name));
        }},
   };
   return k_launchers;
@@ -116,6 +147,14 @@ std::string default_runtime_for(const std::string& binary_type, const LaunchPath
     const RuntimeLauncher* l = find_launcher(r.name);
     return l && l->available(launch);
   });
+}
+
+std::string runtime_for_context_factory(const std::string& factory, const LaunchPaths& launch) {
+  const RuntimeSpec* r = sjs::runtime_for_context_factory(factory, [&launch](const RuntimeSpec& spec) {
+    const RuntimeLauncher* l = find_launcher(spec.name);
+    return l && l->available(launch);
+  });
+  return r ? r->name : "";
 }
 
 namespace {

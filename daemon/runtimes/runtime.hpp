@@ -115,6 +115,9 @@ bool is_known_runtime(const std::string& name);
 // The runtime of an ad-hoc context for a binary type (the table's default runtimes, the first one
 // available here: jar -> spark when the daemon knows a Spark home, else jvm).
 std::string default_runtime_for(const std::string& binary_type, const LaunchPaths& launch);
+// The runtime a spark-jobserver context-factory asks for, "" when none (python factories: pyspark when
+// the daemon knows a Spark home, else python).
+std::string runtime_for_context_factory(const std::string& factory, const LaunchPaths& launch);
 // A new context's runtime and settings, checked against the table before anything starts: an unknown
 // or unbuilt runtime, an unknown setting or a bad value, settings that cannot work here (spark without
 // a Spark home). Throws Error(bad_request) saying which and what is accepted.

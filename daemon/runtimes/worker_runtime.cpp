@@ -366,6 +366,7 @@ void WorkerRuntime::run(JobRun run) {
   for (const auto& b : run.binaries) msg.binaries.push_back({b.name, b.version, b.sha256, b.path});
   msg.config = run.config.is_object() ? std::move(run.config) : nlohmann::json::object();
   msg.context = m_options.context_name;
+  msg.steps = run.job.steps;
   send(msg);
 }
 

@@ -1,5 +1,8 @@
 #include "store/records.hpp"
 
+#include <cstring>
+#include <type_traits>
+
 #include "sjs/errors.hpp"
 
 namespace sjs::store {
@@ -36,6 +39,7 @@ void job_fields(Job& j, F&& f) {
   f("has_result", j.has_result);
   f("pid", j.pid);
   f("callback_url", j.callback_url);
+  f("steps", j.steps);
 }
 
 template <typename Context, typename F>
@@ -63,10 +67,20 @@ void binary_fields(Binary& b, F&& f) {
   f("uploaded_ms", b.uploaded_ms);
 }
 
+// Keys that are absent when null (see encode_with).
+bool is_optional_key(const char* key) { return std::strcmp(key, "steps") == 0; }
+
 template <typename Record, typename Fields>
 std::string encode_with(const Record& r, Fields fields) {
   nlohmann::json j = nlohmann::json::object();
-  fields(r, [&j](const char* key, const auto& value) { j[key] = value; });
+  fields(r, [&j](const char* key, const auto& value) {
+    // Keys added to schema 1 after stores existed are written only when set, so records without
+    // them stay byte-for-byte what schema 1 always wrote (and read back as their defaults).
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, nlohmann::json>) {
+      if (value.is_null() && is_optional_key(key)) return;
+    }
+    j[key] = value;
+  });
   return j.dump();
 }
 
@@ -121,6 +135,7 @@ StoredJob to_record(const JobInfo& job) {
   r.has_result = job.has_result;
   r.pid = job.pid;
   r.callback_url = job.callback_url;
+  r.steps = job.steps;
   return r;
 }
 
@@ -151,6 +166,7 @@ JobInfo to_wire(const StoredJob& r) {
   job.has_result = r.has_result;
   job.pid = r.pid;
   job.callback_url = r.callback_url;
+  job.steps = r.steps;
   return job;
 }
 

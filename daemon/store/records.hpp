@@ -49,6 +49,7 @@ struct StoredJob {
   bool has_result = false;
   int pid = 0;
   std::string callback_url;
+  nlohmann::json steps;  // a step pipeline's steps, null for other jobs (added in schema 1: absent = null)
 };
 
 // A named context's durable part. Its live counts (running, queued jobs) are not

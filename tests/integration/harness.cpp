@@ -305,17 +305,21 @@ std::string read_all(const std::string& path) {
   return data;
 }
 
-std::vector<std::string> split_nul(const std::string& s) {
+std::vector<std::string> split_on(const std::string& s, char separator) {
   std::vector<std::string> parts;
   std::size_t pos = 0;
   while (pos < s.size()) {
-    auto end = s.find('\0', pos);
+    auto end = s.find(separator, pos);
     if (end == std::string::npos) end = s.size();
     parts.push_back(s.substr(pos, end - pos));
     pos = end + 1;
   }
   return parts;
 }
+
+std::vector<std::string> split_nul(const std::string& s) { return split_on(s, '\0'); }
+std::vector<std::string> lines_of(const std::string& text) { return split_on(text, '\n'); }
+bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 std::vector<int> all_pids() {
   std::vector<int> pids;

@@ -120,6 +120,10 @@ std::string read_all(const std::string& path);
 std::map<std::string, std::string> last_header_block(const std::string& raw);
 // `s` cut at each NUL (the form of /proc/PID/cmdline and /proc/PID/environ).
 std::vector<std::string> split_nul(const std::string& s);
+// The parts of `s` between separators (a trailing separator ends the last part: no empty one after it).
+std::vector<std::string> split_on(const std::string& s, char separator);
+std::vector<std::string> lines_of(const std::string& text);
+bool contains(const std::string& haystack, const std::string& needle);
 // The pids of all processes (the numeric entries of /proc).
 std::vector<int> all_pids();
 // Processes (not zombies: their environ reads empty) that carry SJS_JOB_ID=<id>.

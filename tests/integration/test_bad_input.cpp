@@ -414,9 +414,9 @@ TEST_CASE("context create --runtime spark without a Spark home is exit 8 - --run
   check_refused(sb.sjs({"context", "create", "c", "--runtime", "spark"}), 8, "spark.home");
   check_no_context(sb, "c");
   // The CLI checks --runtime against the runtime table: a usage error listing them.
-  check_refused(sb.sjs({"context", "create", "c", "--runtime", "nosuch"}), 2, "use exec, jvm or spark");
+  check_refused(sb.sjs({"context", "create", "c", "--runtime", "nosuch"}), 2, "use exec, jvm, spark, python or pyspark");
   CHECK(sb.sjs({"context", "create", "c", "--runtime", "nosuch"}).err.find("nosuch") != std::string::npos);
   check_no_context(sb, "c");
   auto help = sb.sjs({"context", "create", "--help"});
-  CHECK(help.out.find("one of: exec, jvm, spark") != std::string::npos);
+  CHECK(help.out.find("one of: exec, jvm, spark, python, pyspark") != std::string::npos);
 }

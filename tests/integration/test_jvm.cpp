@@ -116,22 +116,6 @@ std::string job_source(const std::string& cls, const std::string& body, const st
          "  @Override public Object run(JobContext ctx, Config config) throws Exception {\n" + body + "\n  }\n}\n";
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    out.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 // ---- ad-hoc jar jobs ------------------------------------------------------------------------

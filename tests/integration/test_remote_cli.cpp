@@ -32,11 +32,6 @@ namespace {
 
 const std::string k_http_conf = std::string(k_fast_grace_conf) + "http.listen = \"127.0.0.1:0\"\n";
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-
 // Starts the sandbox's sjsd (HTTP on, SPARK_HOME cleared so that jars run on the jvm
 // runtime) and returns the URL it wrote to sjsd.url.
 std::string start_http_daemon(const Sandbox& sb) {

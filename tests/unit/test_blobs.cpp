@@ -88,12 +88,15 @@ const std::string k_zip_head = std::string("PK\x03\x04\x14\x00\x00\x00\x08\x00",
 
 // ---------------------------------------------------------------- detection
 
-TEST_CASE("blobs: a zip is a jar, unless named .whl or .egg which makes it py", "[blobs]") {
+// Wheels and eggs were type py until Python jobs ran: their own types now (spark-jobserver's "Egg").
+TEST_CASE("blobs: a zip is a jar, unless named .whl (a wheel) or .egg or .zip (an egg)", "[blobs]") {
   CHECK(detect_binary_type(k_zip_head, "job.jar") == "jar");
   CHECK(detect_binary_type(k_zip_head, "anything") == "jar");
-  CHECK(detect_binary_type(k_zip_head, "pkg-1.0-py3-none-any.whl") == "py");
-  CHECK(detect_binary_type(k_zip_head, "PKG.WHL") == "py");
-  CHECK(detect_binary_type(k_zip_head, "pkg.egg") == "py");
+  CHECK(detect_binary_type(k_zip_head, "pkg-1.0-py3-none-any.whl") == "wheel");
+  CHECK(detect_binary_type(k_zip_head, "PKG.WHL") == "wheel");
+  CHECK(detect_binary_type(k_zip_head, "pkg.egg") == "egg");
+  CHECK(detect_binary_type(k_zip_head, "packages.zip") == "egg");
+  CHECK(detect_binary_type("print(1)\n", "pkg.whl") == "");  // text is no wheel
 }
 
 TEST_CASE("blobs: an ELF executable is exec", "[blobs]") {
@@ -160,7 +163,10 @@ TEST_CASE("blobs: check_binary_type refuses content that cannot be of the reques
 
   CHECK_NOTHROW(check_binary_type("#!/bin/sh\n", "run.sh", "exec"));
   CHECK_NOTHROW(check_binary_type(k_zip_head, "job.jar", "jar"));
-  CHECK_NOTHROW(check_binary_type(k_zip_head, "pkg.whl", "py"));
+  CHECK_NOTHROW(check_binary_type(k_zip_head, "pkg.whl", "wheel"));
+  CHECK_NOTHROW(check_binary_type(k_zip_head, "pkg", "egg"));
+  CHECK(error_from([] { check_binary_type(k_zip_head, "pkg.whl", "py"); }).code() == ErrorCode::bad_request);
+  CHECK(error_from([] { check_binary_type("print(1)\n", "job.py", "egg"); }).code() == ErrorCode::bad_request);
   CHECK_NOTHROW(check_binary_type("print(1)\n", "job.py", "py"));
 
   CHECK(sjs::is_binary_type("jar"));

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <utility>
@@ -254,18 +256,21 @@ TEST_CASE("flatten_settings of an empty object or a non-object is empty", "[laun
 
 // ---------------------------------------------------------------- per-runtime launch config and env
 
-TEST_CASE("jvm_launch_config reads sjsd.conf's jvm.* and spark.* launch paths - java defaults to java", "[launch]") {
-  const LaunchConfig c = sjs::jvm_launch_config({{"jvm.java", "/opt/jdk/bin/java"},
+TEST_CASE("launch_config reads sjsd.conf's jvm.*, spark.* and python.* launch paths - java defaults to java, python to python3", "[launch]") {
+  const LaunchConfig c = sjs::launch_config({{"jvm.java", "/opt/jdk/bin/java"},
                                                  {"jvm.runner-jar", "/r.jar"},
                                                  {"spark.home", "/opt/spark"},
                                                  {"spark.master", "yarn"},
-                                                 {"python.executable", "python3"}});  // another runtime's: unused
+                                                 {"python.interpreter", "/opt/py3"}, {"python.runner", "/r"}});
   CHECK(c.java == "/opt/jdk/bin/java");
   CHECK(c.runner_jar == "/r.jar");
   CHECK(c.spark_home == "/opt/spark");
   CHECK(c.spark_master == "yarn");
-  CHECK(sjs::jvm_launch_config({}).java == "java");
-  CHECK(sjs::jvm_launch_config({}).spark_home.empty());
+  CHECK(c.python == "/opt/py3");
+  CHECK(c.python_runner == "/r");
+  CHECK(sjs::launch_config({}).python == "python3");
+  CHECK(sjs::launch_config({}).java == "java");
+  CHECK(sjs::launch_config({}).spark_home.empty());
 }
 
 TEST_CASE("resident_worker_env, what every resident worker gets, has the fd, the context and env.X but no JVM "
@@ -284,4 +289,91 @@ TEST_CASE("resident_worker_env, what every resident worker gets, has the fd, the
     for (const auto& kv : generic.env) CHECK(has_env(l, kv));
     CHECK(env_value(l, "JDK_JAVA_OPTIONS").first);
   }
+}
+
+// ---------------------------------------------------------------- python and pyspark
+
+TEST_CASE("python_launch: the interpreter runs the runner unbuffered - the context's python setting beats "
+          "sjsd's - the context factory reaches the runner, and no JVM or Spark variable",
+          "[launch]") {
+  LaunchConfig c;
+  c.python = "/usr/bin/python3";
+  c.python_runner = "/usr/share/sjs/python";
+  const Launch l = sjs::python_launch(c, json{{"env", {{"FOO", "bar"}}}}, "py1");
+  CHECK(l.path == "/usr/bin/python3");
+  CHECK(l.argv == std::vector<std::string>{"/usr/bin/python3", "-u", "/usr/share/sjs/python/sjs_runner.py"});
+  CHECK(has_env(l, "SJS_WORKER_FD=3"));
+  CHECK(has_env(l, "SJS_CONTEXT=py1"));
+  CHECK(has_env(l, "FOO=bar"));
+  CHECK_FALSE(env_value(l, "JDK_JAVA_OPTIONS").first);
+  CHECK_FALSE(env_value(l, "SJS_SPARK").first);
+  CHECK_FALSE(env_value(l, "SJS_CONTEXT_FACTORY").first);
+
+  const Launch venv = sjs::python_launch(
+      c, json{{"python", "/opt/venv/bin/python"}, {"context-factory", "spark.jobserver.python.PythonSQLContextFactory"}},
+      "py2");
+  CHECK(venv.argv.front() == "/opt/venv/bin/python");
+  CHECK(env_value(venv, "SJS_CONTEXT_FACTORY").second == "spark.jobserver.python.PythonSQLContextFactory");
+}
+
+TEST_CASE("pyspark_launch: python runs the runner with SJS_SPARK=1, and PYSPARK_SUBMIT_ARGS carries spark_launch's "
+          "options, shell-quoted, then pyspark-shell - PYSPARK_PYTHON is the context's interpreter",
+          "[launch]") {
+  LaunchConfig c = config_with_spark("/no/such/spark");
+  c.python = "python3";
+  c.python_runner = "/r";
+  const Launch l = sjs::pyspark_launch(
+      c, json{{"python", "/opt/py"}, {"num-cpu-cores", 2}, {"jvm-options", "-Da=1 -Db='x y'"}}, "ps");
+  CHECK(l.argv == std::vector<std::string>{"/opt/py", "-u", "/r/sjs_runner.py"});
+  CHECK(env_value(l, "SJS_SPARK").second == "1");
+  CHECK(env_value(l, "SPARK_HOME").second == "/no/such/spark");
+  CHECK(env_value(l, "PYSPARK_PYTHON").second == "/opt/py");
+  CHECK(env_value(l, "PYSPARK_DRIVER_PYTHON").second == "/opt/py");
+  CHECK(env_value(l, "PYSPARK_SUBMIT_ARGS").second ==
+        "--master local[*] --deploy-mode client --name sjs-ps --driver-java-options "
+        "'-XX:+ExitOnOutOfMemoryError -Dsjs.context=ps -Da=1 -Db='\"'\"'x y'\"'\"'' "
+        "--conf spark.cores.max=2 pyspark-shell");
+  Error no_home = error_from([] { sjs::pyspark_launch(LaunchConfig{}, json::object(), "c"); });
+  CHECK(no_home.code() == sjs::ErrorCode::bad_request);
+}
+
+TEST_CASE("site_spark_defaults reads spark-defaults.conf as Java properties, from the context's SPARK_CONF_DIR, "
+          "sjsd's, else SPARK_HOME/conf - and spark_launch keeps the site's driver and executor options",
+          "[launch]") {
+  sjs::test::TempDir dir;
+  const std::string home = dir.path() + "/spark";
+  std::filesystem::create_directories(home + "/conf");
+  std::filesystem::create_directories(dir.path() + "/other");
+  {
+    std::ofstream f(home + "/conf/spark-defaults.conf");
+    f << "# a comment\n! another\n\n"
+         "spark.driver.extraJavaOptions  -Dsite=1 \\\n    -Dmore=2\n"
+         "spark.executor.extraJavaOptions=-Dexec=1\n"
+         "spark.eventLog.enabled : true\n"
+         "spark.flag\n";
+    std::ofstream g(dir.path() + "/other/spark-defaults.conf");
+    g << "spark.driver.extraJavaOptions -Dother=1\n";
+  }
+  LaunchConfig c = config_with_spark(home);
+  auto site = sjs::site_spark_defaults(c, home, json::object());
+  CHECK(site["spark.driver.extraJavaOptions"] == "-Dsite=1 -Dmore=2");
+  CHECK(site["spark.executor.extraJavaOptions"] == "-Dexec=1");
+  CHECK(site["spark.eventLog.enabled"] == "true");
+  CHECK(site.count("spark.flag") == 1);
+  CHECK(site.size() == 4);
+  CHECK(sjs::site_spark_defaults(c, home, json{{"env", {{"SPARK_CONF_DIR", dir.path() + "/other"}}}})
+            ["spark.driver.extraJavaOptions"] == "-Dother=1");
+  c.spark_conf_dir = dir.path() + "/other";
+  CHECK(sjs::site_spark_defaults(c, home, json::object())["spark.driver.extraJavaOptions"] == "-Dother=1");
+  c.spark_conf_dir.clear();
+
+  const Launch l = spark_launch(c, json{{"jvm-options", "-Dctx=1"},
+                                        {"spark", {{"driver", {{"extraJavaOptions", "-Dmine=1"}}},
+                                                   {"executor", {{"extraJavaOptions", "-Dmine.exec=1"}}}}}},
+                                "s");
+  CHECK(option_value(l, "--driver-java-options") ==
+        "-Dsite=1 -Dmore=2 -XX:+ExitOnOutOfMemoryError -Dsjs.context=s -Dmine=1 -Dctx=1");
+  CHECK(confs(l) == std::vector<std::string>{"spark.executor.extraJavaOptions=-Dexec=1 -Dmine.exec=1"});
+  // Without executor options of its own, a context leaves the site's alone (no --conf at all).
+  CHECK(confs(spark_launch(c, json::object(), "s")).empty());
 }

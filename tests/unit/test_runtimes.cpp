@@ -70,8 +70,9 @@ TEST_CASE("runtime table: names are unique, built runtimes have exactly one laun
   }
   CHECK(default_context_runtime().built);
   CHECK_FALSE(is_known_runtime("nosuch"));
-  CHECK(list_words(runtime_names()) == "exec, jvm or spark");
-  CHECK(list_words(runtime_names(), "") == "exec, jvm, spark");
+  CHECK(list_words(runtime_names()) == "exec, jvm, spark, python or pyspark");
+  CHECK(list_words(runtime_names(), "") == "exec, jvm, spark, python, pyspark");
+  CHECK(list_words(runtimes_with(runtime_cap::k_steps)) == "python or pyspark");
 }
 
 TEST_CASE("runtime table: every runtime's binary types are in the binary type table, and every binary type has "
@@ -185,8 +186,8 @@ TEST_CASE("setting kinds: sizes, counts and text", "[runtimes]") {
   CHECK(check_setting_value(K::text, nullptr) != "");
 }
 
-TEST_CASE("default runtimes: a jar runs on spark when Spark is available, else jvm - exec on exec - py and so on "
-          "runtimes this build does not have yet",
+TEST_CASE("default runtimes: a jar runs on spark when Spark is available, else jvm - exec on exec - py, wheel and "
+          "egg on python - so on a runtime this build does not have yet",
           "[runtimes]") {
   LaunchPaths no_spark = default_launch_paths();
   LaunchPaths with_spark = no_spark;
@@ -204,7 +205,13 @@ TEST_CASE("default runtimes: a jar runs on spark when Spark is available, else j
 TEST_CASE("context factories, ENTRY and hello's runtime names come from the table", "[runtimes]") {
   for (const auto& name : runtime_names(false)) CHECK(runtime_for_context_factory(name)->name == name);
   CHECK(runtime_for_context_factory("JVM")->name == "jvm");
-  CHECK(runtime_for_context_factory("spark.jobserver.python.PythonSessionContextFactory")->name == "python");
+  // A Python factory asks for Python: pyspark where sjsd has a Spark home, else python.
+  auto spark_here = [](const RuntimeSpec&) { return true; };
+  auto no_spark_here = [](const RuntimeSpec& r) { return !has_capability(r, runtime_cap::k_spark); };
+  CHECK(runtime_for_context_factory("spark.jobserver.python.PythonSessionContextFactory", no_spark_here)->name ==
+        "python");
+  CHECK(runtime_for_context_factory("spark.jobserver.python.PythonSQLContextFactory", spark_here)->name == "pyspark");
+  CHECK(runtime_for_context_factory("spark.jobserver.python.PythonSparkContextFactory", spark_here)->name == "pyspark");
   CHECK(runtime_for_context_factory("spark.jobserver.context.DefaultSparkContextFactory") == nullptr);
 
   // A type every runtime of which needs an ENTRY: the message says what ENTRY is.
@@ -230,7 +237,7 @@ TEST_CASE("check_new_context: unknown and planned runtimes are refused listing t
   o.launch["spark.home"] = "";
   Error unknown = error_from([&] { check_new_context("nosuch", json::object(), o); });
   CHECK(unknown.code() == ErrorCode::bad_request);
-  CHECK_THAT(unknown.what(), Catch::Contains("exec, jvm or spark"));
+  CHECK_THAT(unknown.what(), Catch::Contains("exec, jvm, spark, python or pyspark"));
   for (const auto& r : runtime_table()) {
     if (r.built) continue;
     Error planned = error_from([&] { check_new_context(r.name, json::object(), o); });

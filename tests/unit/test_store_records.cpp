@@ -133,6 +133,22 @@ TEST_CASE("store records: a stored job is a JSON object with exactly the schema-
   CHECK(stored.at("dependencies") == json::array({"lib:3"}));
   CHECK(stored.at("state") == "ERROR");
   CHECK(stored.at("timeout_s") == 1.5);
+
+  // A step pipeline's steps are added to its record, and read back.
+  JobInfo pipeline = full_job();
+  pipeline.id = "pipeline-1";
+  pipeline.steps = json::parse(R"([["load_text", "/in.txt"], ["words"]])");
+  {
+    Store store(StoreOptions{dir.path(), k_map_size}, post_inline);
+    store.put_job(pipeline, nullptr, nullptr);
+  }
+  const json stored_pipeline = json::parse(raw_value(dir.path(), "jobs", pipeline.id));
+  CHECK(stored_pipeline.at("steps") == pipeline.steps);
+  CHECK(keys_of(stored_pipeline).size() == keys_of(stored).size() + 1);
+  {
+    Store store(StoreOptions{dir.path(), k_map_size}, post_inline);
+    CHECK(store.get_job(pipeline.id)->steps == pipeline.steps);
+  }
   CHECK(stored.at("exit_status") == 3);
   CHECK(stored.at("error").at("errorClass") == "sjs.ExitStatus");
   CHECK(stored.at("has_result") == true);

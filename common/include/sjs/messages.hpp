@@ -25,6 +25,7 @@ constexpr const char* k_binary_upload = "binary.upload";
 constexpr const char* k_binary_list = "binary.list";
 constexpr const char* k_binary_show = "binary.show";
 constexpr const char* k_binary_delete = "binary.delete";
+constexpr const char* k_binary_steps = "binary.steps";
 constexpr const char* k_context_create = "context.create";
 constexpr const char* k_context_list = "context.list";
 constexpr const char* k_context_show = "context.show";
@@ -131,6 +132,7 @@ struct JobInfo {
   bool has_result = false;
   int pid = 0;
   std::string callback_url;  // spark-jobserver's callbackUrl: POSTed to when the job ends, "" if none
+  nlohmann::json steps;      // a step pipeline's steps [[name, arg...], ...]; null for other jobs
 };
 
 // ---- requests and results -------------------------------------------------
@@ -160,6 +162,10 @@ struct NameArgs {
 struct BinaryDeleteArgs {
   std::string name;
   int version = 0;           // 0 = every version
+};
+struct BinaryStepsArgs {
+  std::string name;
+  int version = 0;           // 0 = the newest
 };
 struct BinaryListResult {
   std::vector<BinaryInfo> binaries;   // newest version of each name
@@ -196,6 +202,7 @@ struct JobSubmitArgs {
   bool sync = false;         // answer when the job ends
   double wait_timeout_s = 0; // with sync: stop waiting after this long (0 = forever)
   std::string callback_url;  // http(s):// URL POSTed to when the job ends (docs/http-api.md, "Callbacks")
+  nlohmann::json steps;      // a step pipeline on the binary (a step library), no entry; null = a job
 };
 struct JobIdArgs {
   std::string id;
@@ -258,19 +265,20 @@ SJS_DEFINE_JSON(ContextInfo, name, id, runtime, state, settings, max_jobs, adhoc
                 stopped_ms, running, queued, error)
 SJS_DEFINE_JSON(JobInfo, id, seq, binary, binary_version, binary_type, entry, args, dependencies, context, adhoc, runtime,
                 state, priority, key, timeout_s, submitted_ms, started_ms, ended_ms, exit_status, signal, error,
-                end_reason, has_result, pid, callback_url)
+                end_reason, has_result, pid, callback_url, steps)
 SJS_DEFINE_JSON(HelloArgs, protocol, client, capabilities)
 SJS_DEFINE_JSON(HelloResult, protocol, server, capabilities, pid, data_dir)
 SJS_DEFINE_JSON(BinaryUploadArgs, name, path, type, original_name)
 SJS_DEFINE_JSON(NameArgs, name)
 SJS_DEFINE_JSON(BinaryDeleteArgs, name, version)
+SJS_DEFINE_JSON(BinaryStepsArgs, name, version)
 SJS_DEFINE_JSON(BinaryListResult, binaries)
 SJS_DEFINE_JSON(BinaryShowResult, name, versions)
 SJS_DEFINE_JSON(ContextCreateArgs, name, runtime, settings, max_jobs)
 SJS_DEFINE_JSON(ContextDeleteArgs, name, force)
 SJS_DEFINE_JSON(ContextListResult, contexts)
 SJS_DEFINE_JSON(JobSubmitArgs, binary, entry, args, with, context, config, priority, timeout_s, key, sync,
-                wait_timeout_s, callback_url)
+                wait_timeout_s, callback_url, steps)
 SJS_DEFINE_JSON(JobIdArgs, id)
 SJS_DEFINE_JSON(JobWaitArgs, id, timeout_s)
 SJS_DEFINE_JSON(JobLogArgs, id, from, follow)

@@ -82,6 +82,7 @@ namespace runtime_cap {
 inline constexpr const char* k_resident = "resident";            // a worker process lives as long as the context
 inline constexpr const char* k_named_objects = "named-objects";  // jobs share objects in the context's memory
 inline constexpr const char* k_spark = "spark";                  // started through spark-submit: needs a Spark home
+inline constexpr const char* k_steps = "steps";                  // runs step pipelines (job submit --steps)
 }  // namespace runtime_cap
 
 struct RuntimeSpec {
@@ -122,8 +123,11 @@ const RuntimeSpec& default_context_runtime();
 // listed (a planned runtime: the caller says it is not in this build); "" for an unknown type.
 std::string default_runtime_for(std::string_view binary_type, const std::function<bool(const RuntimeSpec&)>& available);
 // The runtime a spark-jobserver context-factory asks for (by its name, or a part of the class name
-// the table lists); nullptr when it names none (the HTTP route then picks the jar default).
-const RuntimeSpec* runtime_for_context_factory(std::string_view factory);
+// the table lists); nullptr when it names none (the HTTP route then picks the jar default). Of several
+// runtimes a factory names (python and pyspark), the first `available` one with Spark, else the first
+// available one, else the first.
+const RuntimeSpec* runtime_for_context_factory(std::string_view factory,
+                                               const std::function<bool(const RuntimeSpec&)>& available = {});
 // "" when a job of this type may run without an ENTRY; else the usage error's message, e.g.
 // `binary "wc" is a jar: give the job's class as ENTRY, e.g. sjs job submit wc com.example.MyJob`.
 std::string missing_entry_message(std::string_view binary_type, std::string_view binary_name);

@@ -65,6 +65,9 @@ struct Run {
   std::vector<Binary> binaries;
   nlohmann::json config = nlohmann::json::object();  // the job's config, secrets included
   std::string context;                               // the context's name
+  // A step pipeline (`sjs job submit LIB --steps`): [[name, arg...], ...], entry "". Null: not a
+  // pipeline, and not sent. Only for workers whose hello has the "steps" capability.
+  nlohmann::json steps;
 };
 
 // Stop a job: it still ends with exactly one `failed` (kind killed) or `finished`.

@@ -18,7 +18,7 @@ __all__ = ["JobEnvironment", "NamedObject", "NamedObjects", "SparkJob", "Validat
 
 class JobEnvironment:
     """What a job knows about its run: ``jobId``, ``namedObjects`` (:class:`NamedObjects`) and
-    ``contextConfig`` (the context's config; empty on sjs, which does not send it to the worker)."""
+    ``contextConfig`` (the context's settings, as it was created with)."""
 
     def __init__(self, job_id, named_objects, context_config):
         self.jobId = job_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import sjs
@@ -239,7 +240,7 @@ class JobRun:
         """spark-jobserver's way: validate(context, runtime, config) -> data or problems; run_job(...)."""
         from sparkjobserver import api
         context = self.worker.spark.context_for(self.worker.context_factory)
-        runtime = api.JobEnvironment(self.job_id, api.NamedObjects(self.worker.objects), sjs.Config({}))
+        runtime = api.JobEnvironment(self.job_id, api.NamedObjects(self.worker.objects), _context_config())
         try:
             data = self.user(job.validate, context, runtime, self.config)
         except BaseException as e:  # noqa: BLE001
@@ -335,3 +336,13 @@ def _problems(v):
     if isinstance(v, (list, tuple, set)):
         return [str(getattr(p, "problem", p)) for p in v]
     return [str(v)]
+
+
+def _context_config():
+    """The context's settings (SJS_CONTEXT_CONFIG, JSON, set by sjsd): spark-jobserver's contextConfig."""
+    import json
+    try:
+        settings = json.loads(os.environ.get("SJS_CONTEXT_CONFIG", "{}"))
+    except ValueError:
+        settings = {}
+    return sjs.Config(settings if isinstance(settings, dict) else {})
