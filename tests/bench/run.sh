@@ -18,6 +18,7 @@ LOCK=${SJS_BUILD_LOCK:-/tmp/sjs-build.lock}
 LATENCY_ARGS=""
 JVM_ARGS=""
 THROUGHPUT_ARGS=""
+PYTHON_ARGS=""
 BUILD_FIRST=1
 for arg in "$@"; do
   case "$arg" in
@@ -25,6 +26,7 @@ for arg in "$@"; do
       LATENCY_ARGS="--n 100 --warmup 10 --n-floor 100"
       THROUGHPUT_ARGS="--jobs 2000 --lmdb-commits 500"
       JVM_ARGS="--n 100 --warmup 10 --n-cold 5"
+      PYTHON_ARGS="--n 100 --warmup 10 --n-cold 5"
       ;;
     --no-build) BUILD_FIRST=0 ;;
     *)
@@ -53,7 +55,7 @@ if [ "$BUILD_FIRST" = 1 ]; then
   fi
 fi
 
-for b in sjs sjsd sjs_bench_latency sjs_bench_throughput sjs_bench_jvm; do
+for b in sjs sjsd sjs_bench_latency sjs_bench_throughput sjs_bench_jvm sjs_bench_python; do
   if [ ! -x "$BUILD/$b" ]; then
     echo "run.sh: $BUILD/$b is missing: run without --no-build" >&2
     exit 1
@@ -91,6 +93,11 @@ echo
 echo "== 4: sync latency of a trivial jar job, warm and ad-hoc, vs JVM start-up and a bare process"
 # shellcheck disable=SC2086
 "$BUILD/sjs_bench_jvm" $JVM_ARGS
+
+echo
+echo "== 6: sync latency of a trivial python job, warm and ad-hoc, vs the warm exec job and Python's start-up"
+# shellcheck disable=SC2086
+"$BUILD/sjs_bench_python" $PYTHON_ARGS
 
 echo
 echo "== 5: HTTP: GET /jobs/<id> and POST /jobs?sync=true from wrk, vs nginx serving a static file"
