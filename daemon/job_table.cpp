@@ -262,8 +262,8 @@ void JobTable::submit(const JobSubmitArgs& args, Reply<JobResult> reply) {
     if (!spec || !has_capability(*spec, runtime_cap::k_steps)) {
       throw Error(ErrorCode::bad_request, "binary \"" + binary.name + "\" is " + binary.type + " and runs on the " +
                                               j.runtime + " runtime, which has no step pipelines: --steps needs a " +
-                                              "Python step library on a " + list_words(runtimes_with(runtime_cap::k_steps)) +
-                                              " context",
+                                              "step library (py, wheel, egg or jar) on a " +
+                                              list_words(runtimes_with(runtime_cap::k_steps)) + " context",
                   {{"binary", binary.name}});
     }
     j.steps = args.steps;

@@ -5,7 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
-#include "runtimes/python_tools.hpp"
+#include "runtimes/runner_tools.hpp"
 #include "sjs/errors.hpp"
 #include "sjs/runtimes.hpp"
 #include "sjs/paths.hpp"
@@ -50,15 +50,14 @@ Service::Service(asio::io_context& io, store::Store& store, BlobStore& blobs, co
     if (type == "py" && !launch.python_runner.empty()) check_python_source(launch, path, shown);
   });
   m_binaries.set_step_lister([launch](const BinaryInfo& b, const std::string& path) {
-    const std::vector<std::string> with_steps = runtimes_with(runtime_cap::k_steps);
     bool listed = false;
-    for (const auto& r : with_steps) listed = listed || runs(*find_runtime(r), b.type);
+    for (const auto& r : runtimes_with(runtime_cap::k_steps)) listed = listed || runs(*find_runtime(r), b.type);
     if (!listed) {
-      throw Error(ErrorCode::bad_request, "binary \"" + b.name + "\" is a " + b.type +
-                                              ": steps come from Python step libraries (py, wheel or egg binaries)",
+      throw Error(ErrorCode::bad_request, "binary \"" + b.name + "\" is " + b.type +
+                                              ": steps come from step libraries (py, wheel, egg or jar binaries)",
                   {{"binary", b.name}});
     }
-    if (launch.python_runner.empty()) throw Error(ErrorCode::unavailable, "this sjsd has no Python runner (python.runner)");
+    if (b.type == http_jars_type()) return list_jar_steps(launch, path, b.name);
     return list_python_steps(launch, path, b.type, b.name);
   });
   m_jobs.set_callback_check([this](const std::string& url) { m_callbacks.check(url); });

@@ -583,6 +583,66 @@ TEST_CASE("System.exit in a jvm job: the job ends ERROR saying its context died,
   CHECK(b_after["job"]["pid"] == b_before["job"]["pid"]);
 }
 
+// ---- step pipelines on jars ---------------------------------------------------------------
+
+TEST_CASE("a jar of @Step methods is a step library: binary steps lists them, a pipeline runs them in a jvm "
+          "context with progress per step, and a bad pipeline is VALIDATION FAILED listing each problem",
+          "[jvm][steps]") {
+  Sandbox sb(k_conf);
+  start_daemon_without_spark(sb);
+  const std::string classes = compile(
+      sb, "steplib",
+      {{"t/TextSteps.java",
+        "package t;\nimport java.util.*;\nimport sjs.api.JobContext;\nimport sjs.api.Step;\n"
+        "public class TextSteps {\n"
+        "  @Step(doc = \"The words of config input.string.\")\n"
+        "  public static Object load(JobContext ctx, Object data) {\n"
+        "    return Arrays.asList(ctx.config().getString(\"input.string\").split(\" \"));\n  }\n"
+        "  @Step(\"count\")\n"
+        "  public static Object countWords(JobContext ctx, Object data) {\n"
+        "    Map<String, Integer> out = new TreeMap<>();\n"
+        "    for (Object w : (List<?>) data) out.merge(String.valueOf(w), 1, Integer::sum);\n"
+        "    return out;\n  }\n"
+        "  @Step\n"
+        "  public static Object atLeast(JobContext ctx, Object data, int n) {\n"
+        "    Map<String, Integer> out = new TreeMap<>();\n"
+        "    for (Map.Entry<?, ?> e : ((Map<?, ?>) data).entrySet()) {\n"
+        "      if ((Integer) e.getValue() >= n) out.put(String.valueOf(e.getKey()), (Integer) e.getValue());\n"
+        "    }\n    return out;\n  }\n}\n"}});
+  upload_jar(sb, "textsteps", make_jar(sb, "textsteps.jar", classes, {"t"}));
+  auto listing = sb.sjs_json({"binary", "steps", "textsteps"});
+  INFO(listing.err);
+  REQUIRE(listing.exit_code == 0);
+  const json listed = listing.json();
+  std::vector<std::string> names;
+  for (const auto& s : listed["steps"]) names.push_back(s["name"]);
+  CHECK(names == std::vector<std::string>{"atLeast", "count", "load"});
+  CHECK(contains(sb.sjs({"binary", "steps", "textsteps"}).out, "The words of config input.string."));
+
+  create_context(sb, "jc");
+  int code = -1;
+  auto r = submit_sync_json(sb, {"textsteps", "-c", "jc", "--steps", R"([["load"], ["count"], ["atLeast", 2]])", "--conf",
+                                 "input.string=a b a c a b"},
+                            &code);
+  CHECK(code == 0);
+  CHECK(r["result"] == json{{"a", 3}, {"b", 2}});
+  const std::string log = sb.sjs({"job", "log", r["job"]["id"]}).out;
+  CHECK(contains(log, "step 2/3: count"));
+
+  r = submit_sync_json(sb, {"textsteps", "-c", "jc", "--steps", R"([["load"], ["cuont"], ["atLeast"]])"}, &code);
+  CHECK(code == 3);
+  const std::string why = r["job"]["error"].dump();
+  CHECK(contains(why, "step 2"));
+  CHECK(contains(why, "cuont"));
+  CHECK(contains(why, "step 3"));
+
+  // An exec binary is no step library.
+  sb.upload_script("sh", "echo hi");
+  auto not_lib = sb.sjs({"binary", "steps", "sh"});
+  CHECK(not_lib.exit_code == 8);
+  CHECK(contains(not_lib.err, "step libraries"));
+}
+
 // ---- the spark runtime through a fake spark-submit ----------------------------------------
 
 TEST_CASE("spark contexts run the runner through SPARK_HOME/bin/spark-submit with the context's settings as "

@@ -72,7 +72,7 @@ TEST_CASE("runtime table: names are unique, built runtimes have exactly one laun
   CHECK_FALSE(is_known_runtime("nosuch"));
   CHECK(list_words(runtime_names()) == "exec, jvm, spark, python or pyspark");
   CHECK(list_words(runtime_names(), "") == "exec, jvm, spark, python, pyspark");
-  CHECK(list_words(runtimes_with(runtime_cap::k_steps)) == "python or pyspark");
+  CHECK(list_words(runtimes_with(runtime_cap::k_steps)) == "jvm, spark, python or pyspark");
 }
 
 TEST_CASE("runtime table: every runtime's binary types are in the binary type table, and every binary type has "

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 
 # The runner-independent checks every worker passes live in tests/conformance; this file adds the
 # JVM runner's own (class loading, results, Spark, ...).
@@ -27,6 +28,7 @@ import worker_conformance as wc  # noqa: E402
 from worker_conformance import TestFailure, check, failed, finished  # noqa: E402,F401
 
 TIMEOUT = wc.TIMEOUT
+CAPABILITIES = ["named-objects", "cancel", "steps"]
 
 
 # --------------------------------------------------------------------------- the runner process
@@ -169,6 +171,118 @@ public class SparkProbe implements Job {
     return m;
   }
 }
+""",
+}
+
+# A step library (compiled without -parameters: StepList shows "long arg2"). Poison's static
+# initialiser must not run while the library is scanned (by the runner or by StepList), only when
+# one of its steps is called. Broken extends a class of the "stepdep" jar, which is not in the
+# library: without that jar on the class path it is skipped; with it (a --with binary) its step
+# works, while stepdep's own @Step is not a step of the library (only binaries[0] is scanned).
+STEP_LIB = {
+    "sjs/test/steps/Lib.java": """
+package sjs.test.steps;
+import java.util.*;
+import sjs.api.*;
+public class Lib {
+  @Step(doc = "The numbers from 1 to n.\\nNot this line.")
+  public static List<Long> range(JobContext ctx, Object data, long n) {
+    List<Long> out = new LinkedList<>();
+    for (long i = 1; i <= n; i++) out.add(i);
+    return out;
+  }
+  @Step(value = "scale", doc = "Multiplies every number.")
+  public static List<Double> times(JobContext ctx, Object data, double factor) {
+    List<Double> out = new ArrayList<>();
+    for (Object o : (List<?>) data) out.add(((Number) o).doubleValue() * factor);
+    return out;
+  }
+  @Step
+  public static double sum(JobContext ctx, Object data) {
+    double s = 0;
+    for (Object o : (Iterable<?>) data) s += ((Number) o).doubleValue();
+    return s;
+  }
+  @Step(doc = "The Java class of data.")
+  public static String kind(JobContext ctx, Object data) { return data == null ? null : data.getClass().getName(); }
+  @Step
+  public static Map<String, Object> echo(JobContext ctx, Object data, String s, int i, Long l, double d, Boolean b,
+                                         List<Object> list, Map<String, Object> map, Object any) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    Object[] all = {s, i, l, d, b, list, map, any};
+    String[] names = {"s", "i", "l", "d", "b", "list", "map", "any"};
+    for (int k = 0; k < all.length; k++) {
+      m.put(names[k], all[k]);
+      m.put(names[k] + "Class", all[k] == null ? null : all[k].getClass().getSimpleName());
+    }
+    return m;
+  }
+  @Step
+  public static String conf(JobContext ctx, Object data) { return ctx.config().getString("who") + "@" + ctx.jobId(); }
+  @Step
+  public static Object boom(JobContext ctx, Object data, String why) { throw new IllegalStateException(why); }
+  @Step
+  public static Object sleep(JobContext ctx, Object data) throws InterruptedException { Thread.sleep(30000); return "woke"; }
+  @Step
+  public static int size(JobContext ctx, List<?> data) { return data.size(); }
+  @Step
+  public static String initRan(JobContext ctx, Object data) { return System.getProperty("sjs.test.poison"); }
+  @Step
+  public static Object sparkGroup(JobContext ctx, Object data) throws Exception {
+    Object sc = ctx.spark("org.apache.spark.SparkContext");
+    return sc.getClass().getMethod("getLocalProperty", String.class).invoke(sc, "spark.jobGroup.id");
+  }
+  @Step
+  public Object notStatic(JobContext ctx, Object data) { return null; }
+  @Step
+  public static Object badType(JobContext ctx, Object data, java.io.File f) { return null; }
+  public static Object notAStep(JobContext ctx, Object data) { return null; }
+}
+class Hidden {
+  @Step("hidden")
+  public static String h(JobContext ctx, Object data) { return "hidden:" + data; }
+}
+""",
+    "sjs/test/steps/Poison.java": """
+package sjs.test.steps;
+import sjs.api.*;
+public class Poison {
+  static { System.out.println("POISON INIT"); System.setProperty("sjs.test.poison", "ran"); }
+  @Step(doc = "Runs the static initialiser.")
+  public static String poison(JobContext ctx, Object data) { return "poison"; }
+}
+""",
+    "sjs/test/steps/Broken.java": """
+package sjs.test.steps;
+import sjs.api.*;
+public class Broken extends sjs.test.dep.Base {
+  @Step
+  public static String broken(JobContext ctx, Object data) { return "with its dependency"; }
+}
+""",
+}
+
+STEP_DEP = {
+    "sjs/test/dep/Base.java": """
+package sjs.test.dep;
+import sjs.api.*;
+public class Base {
+  @Step
+  public static String depStep(JobContext ctx, Object data) { return "not a library step"; }
+}
+""",
+}
+
+DUP_STEPS = {
+    "sjs/test/dup/A.java": """
+package sjs.test.dup;
+import sjs.api.*;
+public class A { @Step("same") public static int one(JobContext ctx, Object data) { return 1; } }
+""",
+    "sjs/test/dup/B.java": """
+package sjs.test.dup;
+import sjs.api.*;
+public class B { @Step public static int same(JobContext ctx, Object data) { return 2; } }
 """,
 }
 
@@ -324,7 +438,7 @@ def main_runner_checks(r, jars):
     check(isinstance(hello.get("version"), str) and hello["version"], "hello version", hello)
     check("spark" not in hello, "no spark in a jvm hello", hello)
     # the version the daemon speaks (read from the C++ header), and exactly the runner's capabilities
-    wc.check_hello(r, runtime="jvm", capabilities=["named-objects", "cancel"])
+    wc.check_hello(r, runtime="jvm", capabilities=CAPABILITIES)
 
     res = finished(r.run_and_wait("wc", "sjs.examples.WordCount", ex, {"input": {"string": "a b a"}}), "WordCount")
     check(res == {"a": 2, "b": 1}, "WordCount result", res)
@@ -504,6 +618,185 @@ def main_runner_checks(r, jars):
     check(code == 0, "shutdown exits 0", code)
 
 
+def pipeline(r, job, binaries, steps, config=None):
+    r.send({"type": "run", "job": job, "entry": "", "binaries": binaries, "config": config or {}, "context": r.name,
+            "steps": steps})
+    return r.end_of(job)
+
+
+def step_list(jars, jar, name):
+    """Runs the StepList tool as sjsd does: its one JSON line, parsed."""
+    p = subprocess.run(["java", "-cp", jars["runner"], "sjs.runner.StepList", jar, name], capture_output=True,
+                       text=True, timeout=60)
+    check(p.returncode == 0, "StepList exits 0 for %s" % name, p.stderr)
+    lines = p.stdout.splitlines()
+    check(len(lines) == 1, "StepList prints one line for %s" % name, p.stdout)
+    return json.loads(lines[0])
+
+
+def steps_checks(r, jars):
+    lib = binary("steplib", jars["steplib"], "s" * 64)
+    wc.check_hello(r, runtime="jvm", capabilities=CAPABILITIES)
+    names = ["badType", "boom", "conf", "echo", "hidden", "initRan", "kind", "notStatic", "poison", "range", "scale",
+             "size", "sleep", "sparkGroup", "sum"]
+
+    # validating a pipeline loads the library's classes without initialising them
+    res = finished(pipeline(r, "init0", lib, [["initRan"]]), "initRan")
+    check(res is None, "scanning the library runs no static initialiser", res)
+
+    # a pipeline: each step gets the previous one's Java object, progress before each step
+    steps = [["range", 4], ["scale", 0.5], ["sum"]]
+    res = finished(pipeline(r, "pipe", lib, steps), "pipeline")
+    check(res == 5.0, "pipeline result is the last step's output", res)
+    prog = [(round(m["value"], 3), m.get("message")) for m in r.events("pipe", "progress")]
+    want = [(0.0, "step 1/3: range"), (0.333, "step 2/3: scale"), (0.667, "step 3/3: sum")]
+    check(prog == want, "progress before each step", {"got": prog, "want": want})
+    kinds = [m["type"] for m in r.events("pipe")]
+    check(kinds == ["started", "progress", "progress", "progress", "finished"], "pipeline events", kinds)
+    res = finished(pipeline(r, "java-data", lib, [["range", 2], ["kind"]]), "kind")
+    check(res == "java.util.LinkedList", "the next step gets the Java object, not JSON", res)
+    res = finished(pipeline(r, "ctx", lib, [["range", 1], ["conf"]], {"who": "me"}), "conf")
+    check(res == "me@ctx", "ctx.config() is the job's config in every step", res)
+    res = finished(pipeline(r, "hidden", lib, [["hidden"]]), "hidden")
+    check(res == "hidden:null", "a step of a class that is not public runs; the first step's data is null", res)
+
+    # arguments are converted to the parameters' types
+    res = finished(pipeline(r, "echo", lib, [["echo", "s", 3.0, None, 2, True, [1, "x"], {"k": "v"}, {"any": [1]}]]),
+                   "echo")
+    want = {"s": "s", "sClass": "String", "i": 3, "iClass": "Integer", "l": None, "lClass": None, "d": 2.0,
+            "dClass": "Double", "b": True, "bClass": "Boolean", "list": [1, "x"], "listClass": "ArrayList",
+            "map": {"k": "v"}, "mapClass": "LinkedHashMap", "any": {"any": [1]}, "anyClass": "LinkedHashMap"}
+    check(res == want, "step arguments converted", {"got": res, "want": want})
+
+    # the whole pipeline is checked first; every problem at once, with its step's index
+    bad = [["range", 3], ["wrods"], ["sum", 1, 2], "oops", [3], ["range", 2.5], ["scale", "x"], ["notStatic"],
+           ["badType", 1], ["range"], ["echo", 1, 2**40, 1.5, None, "no", {}, [], None], ["scale", 1, 2]]
+    err = failed(pipeline(r, "pipe-bad", lib, bad), "validation", "pipeline with problems")
+    want = ['step 2 ("wrods"): unknown step; the library has: ' + ", ".join(names),
+            'step 3 ("sum"): takes no arguments, given 2',
+            'step 4: must be an array ["name", arg...], not "oops"',
+            "step 5: its first element must be the step's name (a string), not 3",
+            'step 6 ("range"): argument 1 (long arg2) must be a long, not 2.5',
+            'step 7 ("scale"): argument 1 (double arg2) must be a number, not "x"',
+            'step 8 ("notStatic"): cannot be called: sjs.test.steps.Lib.notStatic: the method must be public static',
+            'step 9 ("badType"): cannot be called: sjs.test.steps.Lib.badType: parameter File arg2 has a type a '
+            'pipeline cannot give (String, int, long, double, boolean, their boxes, List, Map or Object)',
+            'step 10 ("range"): takes 1 argument (long arg2), given 0',
+            'step 11 ("echo"): argument 1 (String arg2) must be a string, not 1',
+            'step 11 ("echo"): argument 2 (int arg3) must be an int, not 1099511627776',
+            'step 11 ("echo"): argument 3 (Long arg4) must be a long, not 1.5',
+            'step 11 ("echo"): argument 4 (double arg5) must be a number, not null',
+            'step 11 ("echo"): argument 5 (Boolean arg6) must be a boolean, not "no"',
+            'step 11 ("echo"): argument 6 (List<Object> arg7) must be an array, not {}',
+            'step 11 ("echo"): argument 7 (Map<String, Object> arg8) must be an object, not []',
+            'step 12 ("scale"): takes 1 argument (double arg2), given 2']
+    check(err["stack"] == want, "every problem, with its step's index", {"got": err["stack"], "want": want})
+    check(err["message"] == "VALIDATION FAILED: %d problems in the pipeline: %s" % (len(want), "; ".join(want)),
+          "pipeline validation message", err)
+    check(err["errorClass"] == "sjs.ValidationFailed", "pipeline validation errorClass", err)
+    check(not r.events("pipe-bad", "started") and not r.events("pipe-bad", "progress"),
+          "nothing runs before the pipeline validates", r.events("pipe-bad"))
+    err = failed(pipeline(r, "pipe-empty", lib, []), "validation", "empty pipeline")
+    check(err["stack"] == ["the pipeline has no steps"], "an empty pipeline", err)
+
+    # a throwing step is named with its index
+    err = failed(pipeline(r, "pipe-fail", lib, [["range", 1], ["boom", "bad news"], ["sum"]]), "error", "failing step")
+    check(err["message"] == "step 2/3 (boom) failed: java.lang.IllegalStateException: bad news"
+          and err["errorClass"] == "java.lang.IllegalStateException", "a failing step's message and class", err)
+    check(err["stack"] and err["stack"][0].startswith("at sjs.test.steps.Lib.boom("), "the step's own stack", err)
+    check(len(r.events("pipe-fail", "progress")) == 2, "no later step runs", r.events("pipe-fail"))
+    err = failed(pipeline(r, "pipe-data", lib, [["conf"], ["size"]], {"who": "x"}), "error", "data of the wrong type")
+    check(err["message"].startswith("step 2/2 (size) failed: java.lang.ClassCastException: sjs.test.steps.Lib.size "
+                                    "takes data of type java.util.List, the previous step returned a java.lang.String"),
+          "data of the wrong type", err)
+
+    # cancel during a step
+    r.send({"type": "run", "job": "pipe-cancel", "entry": "", "binaries": lib, "config": {}, "context": r.name,
+            "steps": [["range", 1], ["sleep"], ["sum"]]})
+    r.wait_for(lambda m: m.get("job") == "pipe-cancel" and m.get("message") == "step 2/3: sleep", "progress of sleep")
+    t0 = time.monotonic()
+    r.send({"type": "cancel", "job": "pipe-cancel"})
+    failed(r.end_of("pipe-cancel"), "killed", "cancelled pipeline")
+    check(time.monotonic() - t0 < 2.0, "a cancelled pipeline ends promptly")
+
+    # calling a step initialises its class, as any call would
+    res = finished(pipeline(r, "init1", lib, [["poison"], ["initRan"]]), "poison")
+    check(res == "ran", "calling a step runs its class's static initialiser", res)
+
+    # the library is binaries[0] only; --with jars are on its class path, not scanned
+    dep = binary("stepdep", jars["stepdep"], "d" * 64)[0]
+    res = finished(pipeline(r, "with-dep", lib + [dep], [["broken"]]), "a step needing a --with jar")
+    check(res == "with its dependency", "a --with jar is on the library's class path", res)
+    err = failed(pipeline(r, "no-dep", lib, [["broken"], ["depStep"]]), "validation", "unloadable class skipped")
+    check([s.split(":")[0] for s in err["stack"]] == ['step 1 ("broken")', 'step 2 ("depStep")'],
+          "a class that cannot load is skipped; a --with jar's steps are not the library's", err)
+    err = failed(pipeline(r, "with-dep2", lib + [dep], [["depStep"]]), "validation", "a --with jar's step")
+    check(err["stack"][0].startswith('step 1 ("depStep"): unknown step'), "only binaries[0] is scanned", err)
+
+    # library-wide problems
+    err = failed(pipeline(r, "dup", binary("dupsteps", jars["dupsteps"], "u" * 64), [["same"]]), "validation",
+                 "duplicate step names")
+    check(err["stack"] == ['two methods are registered as step "same": sjs.test.dup.A.one and sjs.test.dup.B.same'],
+          "two methods under one name", err)
+    err = failed(pipeline(r, "nosteps", binary("testjobs", jars["tests"], "t" * 64), [["x"]]), "validation",
+                 "a library without steps")
+    check(err["stack"] == ['binary "testjobs" has no steps: annotate public static methods with @sjs.api.Step'],
+          "no steps", err)
+    check(err["message"] == "VALIDATION FAILED: 1 problem in the pipeline: " + err["stack"][0], "no steps message", err)
+    err = failed(pipeline(r, "nolib", [], [["x"]]), "loading", "a pipeline without binaries")
+    check(err["errorClass"] == "sjs.NoStepLibrary", "a pipeline without a library", err)
+    err = failed(pipeline(r, "badlib", binary("bad", jars["bad"], "b" * 64), [["x"]]), "loading", "not a jar")
+    check("not a readable jar" in err["message"], "a library that is not a jar", err)
+    r.send({"type": "run", "job": "malformed", "entry": "", "binaries": lib, "config": {}, "context": r.name,
+            "steps": {"not": "a list"}})
+    err = failed(r.end_of("malformed"), "loading", "steps not an array")
+    check(err["message"] == "bad run message: steps is not an array", "steps not an array", err)
+
+    # the example library, once sjs-examples.jar has been built with it
+    with zipfile.ZipFile(jars["examples"]) as z:
+        has_example = "sjs/examples/TextSteps.class" in z.namelist()
+    if has_example:
+        ex = binary("sjs-examples", jars["examples"], "e" * 64)
+        res = finished(pipeline(r, "ex", ex, [["load"], ["words"], ["countByValue"], ["top", 2]],
+                                {"input": {"string": "the cat the dog\nthe end cat"}}), "TextSteps pipeline")
+        check(res == [["the", 3], ["cat", 2]], "TextSteps pipeline result", res)
+    else:
+        print("    (sjs-examples.jar has no TextSteps yet: its checks skipped; build target sjs-examples)")
+
+    wc.check_messages(r)
+    r.send({"type": "shutdown"})
+    check(r.wait_exit(10) == 0, "shutdown exits 0")
+    with open(r.log_path, "rb") as f:
+        log = f.read()
+    check(log.count(b"POISON INIT") == 1, "Poison's initialiser ran once, when its step was called", log[-2000:])
+
+    # the listing tool sjsd runs for `sjs binary steps`
+    out = step_list(jars, jars["steplib"], "steplib")
+    check(out["ok"] is True and [s["name"] for s in out["steps"]] == [n for n in names if n not in
+                                                                      ("badType", "notStatic")],
+          "StepList lists the callable steps, sorted", out)
+    rng = [s for s in out["steps"] if s["name"] == "range"][0]
+    check(rng == {"name": "range", "function": "Lib.range", "module": "sjs.test.steps.Lib", "params": ["long arg2"],
+                  "doc": "The numbers from 1 to n."}, "StepList entry", rng)
+    hidden = [s for s in out["steps"] if s["name"] == "hidden"][0]
+    check(hidden["function"] == "Hidden.h" and hidden["module"] == "sjs.test.steps.Hidden", "StepList names", hidden)
+    echo = [s for s in out["steps"] if s["name"] == "echo"][0]
+    check(echo["params"] == ["String arg2", "int arg3", "Long arg4", "double arg5", "Boolean arg6",
+                             "List<Object> arg7", "Map<String, Object> arg8", "Object arg9"], "StepList params", echo)
+    out = step_list(jars, jars["tests"], "testjobs")
+    check(out == {"ok": False, "message": 'binary "testjobs" has no steps: annotate public static methods with '
+                                          '@sjs.api.Step'}, "StepList on a jar without steps", out)
+    out = step_list(jars, jars["bad"], "bad")
+    check(out["ok"] is False and out["message"].startswith('binary "bad" cannot be read: '), "StepList on a non-jar", out)
+    out = step_list(jars, jars["dupsteps"], "dupsteps")
+    check([s["module"] for s in out["steps"]] == ["sjs.test.dup.A", "sjs.test.dup.B"], "StepList lists both", out)
+
+    if has_example:
+        out = step_list(jars, jars["examples"], "ex")
+        check([(s["name"], s["params"]) for s in out["steps"]] ==
+              [("countByValue", []), ("load", []), ("top", ["int n"]), ("words", [])], "the example's steps", out)
+
+
 def simple_checks(r, jars):
     ex = binary("sjs-examples", jars["examples"], "e" * 64)
     r.wait_for(lambda m: m["type"] == "hello", "hello")
@@ -531,7 +824,7 @@ def eof_checks(r, jars):
 
 def spark_checks(r, jars, with_sql):
     tj = binary("testjobs", jars["tests"], "t" * 64)
-    hello = wc.check_hello(r, runtime="spark", capabilities=["named-objects", "cancel"])
+    hello = wc.check_hello(r, runtime="spark", capabilities=CAPABILITIES)
     check(hello.get("runtime") == "spark", "spark hello runtime", hello)
     spark = hello.get("spark")
     check(spark == {"version": "0.0.0-stub", "master": "local[*]", "applicationId": "stub-app-sjs-" + r.name},
@@ -550,6 +843,12 @@ def spark_checks(r, jars, with_sql):
               "SparkSession built with the spark.* system properties", res)
     else:
         check("spark-sql" in res.get("session", ""), "no SparkSession without spark-sql", res)
+
+    # a pipeline's steps run in the job's Spark job group too
+    r.send({"type": "run", "job": "sp-pipe", "entry": "", "binaries": binary("steplib", jars["steplib"], "s" * 64),
+            "config": {}, "context": r.name, "steps": [["kind"], ["sparkGroup"]]})
+    res = finished(r.end_of("sp-pipe"), "a pipeline in a spark context")
+    check(res == "sp-pipe", "a step runs in the job's Spark job group and gets ctx.spark()", res)
 
     r.run("p2", "sjs.test.SparkProbe", tj, {"sleep": True})
     r.wait_for(lambda m: m.get("job") == "p2" and m["type"] == "started", "started for the sleeping probe")
@@ -593,6 +892,9 @@ def main():
         if javac_release() >= 16:
             jars["record"] = compile_jar(tmp, "record", {"sjs/test/RecordJob.java": RECORD_JOB}, [jars["api"]],
                                          release=None)
+        jars["stepdep"] = compile_jar(tmp, "stepdep", STEP_DEP, [jars["api"]])
+        jars["steplib"] = compile_jar(tmp, "steplib", STEP_LIB, [jars["api"], jars["stepdep"]])
+        jars["dupsteps"] = compile_jar(tmp, "dupsteps", DUP_STEPS, [jars["api"]])
         stubs = compile_jar(tmp, "spark-stubs", SPARK_STUBS)
         sql_stubs = compile_jar(tmp, "spark-sql-stubs", SPARK_SQL_STUB, [stubs])
         jars["bad"] = os.path.join(tmp, "bad.jar")
@@ -602,6 +904,7 @@ def main():
         daemon_env = {"JDK_JAVA_OPTIONS": "--add-opens=java.base/java.io=ALL-UNNAMED"}
         plan = [
             ("main", [jars["runner"]], {}, (), main_runner_checks),
+            ("steps", [jars["runner"]], {}, (), steps_checks),
             # as sjsd starts it: java.io opened through JDK_JAVA_OPTIONS, not the command line
             ("daemon-env", [jars["runner"]], daemon_env, (), simple_checks, False),
             # java.io not opened at all: the runner falls back to sun.misc.Unsafe
@@ -627,7 +930,7 @@ def main():
             runners.append(r)
             return r
 
-        wc.check_conformance(start, conformance_jobs, runtime="jvm", capabilities=["named-objects", "cancel"])
+        wc.check_conformance(start, conformance_jobs, runtime="jvm", capabilities=CAPABILITIES)
         for name, cp, env, jvm_args, checks, *opens in plan:
             t0 = time.monotonic()
             current = Runner(name, cp, tmp, env, jvm_args, add_opens=opens[0] if opens else True)

@@ -1,7 +1,9 @@
 package sjs.runner;
 
+import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -13,7 +15,8 @@ import sjs.api.Job;
 
 /**
  * One run of one job, on its own daemon thread {@code sjs-job-<id>}: load the class, validate,
- * run, report. Whatever happens, exactly one {@code finished} or {@code failed} goes out.
+ * run, report; or, for a pipeline (run.steps), find the library's steps, check the pipeline,
+ * run its steps in order. Whatever happens, exactly one {@code finished} or {@code failed} goes out.
  */
 final class JobRun implements Runnable {
   final Worker worker;
@@ -23,13 +26,15 @@ final class JobRun implements Runnable {
   final List<Loaders.Binary> binaries;
   final Config config;
   final String contextName;
+  final List<?> steps; // run.steps: null unless the run is a pipeline
   final Thread thread;
 
   volatile boolean cancelled;
   private volatile boolean done;
   private final Object sendLock = new Object(); // orders "done" against late log/progress sends
 
-  JobRun(Worker worker, Object jobRef, String entry, List<Loaders.Binary> binaries, Config config, String contextName) {
+  JobRun(Worker worker, Object jobRef, String entry, List<Loaders.Binary> binaries, Config config, String contextName,
+      List<?> steps) {
     this.worker = worker;
     this.jobRef = jobRef;
     this.jobId = String.valueOf(jobRef);
@@ -37,6 +42,7 @@ final class JobRun implements Runnable {
     this.binaries = binaries;
     this.config = config;
     this.contextName = contextName;
+    this.steps = steps;
     this.thread = new Thread(this, "sjs-job-" + jobId);
     this.thread.setDaemon(true);
   }
@@ -99,6 +105,10 @@ final class JobRun implements Runnable {
 
   private Map<String, Object> execute() {
     // 1. load
+    if (steps != null && binaries.isEmpty()) {
+      return Failures.failed(jobRef, Failures.LOADING, "a pipeline needs a step library: the run has no binaries",
+          "sjs.NoStepLibrary", null);
+    }
     ClassLoader loader;
     try {
       loader = worker.loaders.loaderFor(binaries);
@@ -107,6 +117,7 @@ final class JobRun implements Runnable {
           e.getCause() != null ? Failures.stack(e.getCause()) : Collections.<String>emptyList());
     }
     thread.setContextClassLoader(loader); // for ServiceLoader, Spark serializers, frameworks
+    if (steps != null) return pipeline(loader);
     Job job;
     try {
       job = instantiate(loader);
@@ -156,6 +167,10 @@ final class JobRun implements Runnable {
     if (cancelled) return killed(null);
 
     // 4. report
+    return finished(result);
+  }
+
+  private Map<String, Object> finished(Object result) {
     Map<String, Object> finished = Channel.message("finished");
     finished.put("job", jobRef);
     try {
@@ -165,6 +180,87 @@ final class JobRun implements Runnable {
           t.getClass().getName(), Failures.stack(t));
     }
     return finished;
+  }
+
+  // ---------------------------------------------------------------- pipelines
+
+  private Map<String, Object> pipeline(ClassLoader loader) {
+    Loaders.Binary lib = binaries.get(0);
+    String libName = lib.name != null ? lib.name : lib.path;
+    StepLibrary library;
+    try {
+      library = worker.stepLibrary(lib, loader);
+    } catch (IOException | RuntimeException e) {
+      return Failures.failed(jobRef, Failures.LOADING, "cannot read the step library " + libName + ": " + Failures.message(e),
+          "sjs.BadBinary", Failures.stack(e));
+    }
+    if (cancelled) return killed(null);
+    worker.spark.setJobGroup(jobId);
+    try {
+      return runPipeline(library, libName, new RunContext(this));
+    } finally {
+      worker.spark.clearJobGroup();
+    }
+  }
+
+  private Map<String, Object> runPipeline(StepLibrary library, String libName, RunContext ctx) {
+    // 2. check the whole pipeline
+    Pipeline p = Pipeline.check(steps, library, libName);
+    if (!p.problems.isEmpty()) {
+      return Failures.failed(jobRef, Failures.VALIDATION, "VALIDATION FAILED: " + p.summary(), "sjs.ValidationFailed",
+          p.problems);
+    }
+    if (cancelled) return killed(null);
+
+    // 3. run the steps, each on the previous one's output
+    Map<String, Object> started = Channel.message("started");
+    started.put("job", jobRef);
+    worker.channel.send(started);
+    int n = p.calls.size();
+    Object data = null;
+    for (int i = 1; i <= n; i++) {
+      Pipeline.Call call = p.calls.get(i - 1);
+      if (cancelled) return killed(null);
+      ctx.progress((i - 1) / (double) n, "step " + i + "/" + n + ": " + call.name);
+      String failedAt = "step " + i + "/" + n + " (" + call.name + ") failed: ";
+      Method m = call.def.method;
+      Class<?> dataType = m.getParameterTypes()[1];
+      if (data != null && !dataType.isInstance(data)) {
+        return Failures.failed(jobRef, Failures.ERROR, failedAt + "java.lang.ClassCastException: " + call.def.qualified()
+            + " takes data of type " + dataType.getName() + ", the previous step returned a " + data.getClass().getName(),
+            "java.lang.ClassCastException", null);
+      }
+      Object[] args = new Object[call.args.length + 2];
+      args[0] = ctx;
+      args[1] = data;
+      System.arraycopy(call.args, 0, args, 2, call.args.length);
+      try {
+        if (!m.isAccessible()) m.setAccessible(true); // a public method of a class that is not public
+      } catch (RuntimeException e) {
+        // invoke() says why if it matters
+      }
+      try {
+        data = m.invoke(null, args);
+      } catch (Throwable t) {
+        Throwable cause = t;
+        if (t instanceof InvocationTargetException || t instanceof ExceptionInInitializerError) {
+          if (t.getCause() != null) cause = t.getCause(); // the step's own exception (or its class's initialiser's)
+        }
+        if (cancelled) return killed(cause);
+        return Failures.failed(jobRef, Failures.ERROR, failedAt + describe(cause), cause.getClass().getName(),
+            Failures.stack(cause));
+      }
+    }
+    if (cancelled) return killed(null);
+
+    // 4. report the last step's output
+    return finished(data);
+  }
+
+  /** "java.lang.IllegalStateException: boom", or the class name alone without a message. */
+  private static String describe(Throwable t) {
+    String m = t.getMessage();
+    return m != null && !m.isEmpty() ? t.getClass().getName() + ": " + m : t.getClass().getName();
   }
 
   /** A loading failure, carried out of instantiate(). */

@@ -1,5 +1,7 @@
 package sjs.runner;
 
+import java.io.File;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -18,6 +20,8 @@ final class Worker {
   final Loaders loaders;
   final String contextName;
   private final Map<String, JobRun> jobs = new ConcurrentHashMap<String, JobRun>();
+  // a step library's steps, per class loader (its first binary is the library): loaders live forever too
+  private final Map<ClassLoader, StepLibrary> stepLibraries = new ConcurrentHashMap<ClassLoader, StepLibrary>();
 
   Worker(Channel channel, Spark spark, String contextName) {
     this.channel = channel;
@@ -69,9 +73,11 @@ final class Worker {
     String jobId = String.valueOf(job);
     List<Loaders.Binary> binaries;
     Config config;
+    List<?> steps;
     try {
       binaries = binaries(m.get("binaries"));
       config = config(m.get("config"));
+      steps = steps(m.get("steps"));
     } catch (IllegalArgumentException e) {
       String message = "bad run message: " + e.getMessage();
       channel.send(Failures.failed(job, Failures.LOADING, message, "sjs.BadRequest", null));
@@ -80,7 +86,7 @@ final class Worker {
     Object entry = m.get("entry");
     Object context = m.get("context");
     JobRun r = new JobRun(this, job, entry instanceof String ? (String) entry : null, binaries, config,
-        context instanceof String ? (String) context : contextName);
+        context instanceof String ? (String) context : contextName, steps);
     if (jobs.putIfAbsent(jobId, r) != null) {
       error("job " + jobId + " is already running: run ignored");
       return;
@@ -98,6 +104,23 @@ final class Worker {
       out.add(new Loaders.Binary(str(b.get("name")), str(b.get("sha256")), str(b.get("path"))));
     }
     return out;
+  }
+
+  /** A pipeline's steps; null for a job. */
+  private static List<?> steps(Object v) {
+    if (v == null) return null;
+    if (!(v instanceof List)) throw new IllegalArgumentException("steps is not an array");
+    return (List<?>) v;
+  }
+
+  /** The steps of {@code lib}, the first binary of {@code loader}'s; scanned once per loader. */
+  StepLibrary stepLibrary(Loaders.Binary lib, ClassLoader loader) throws IOException {
+    StepLibrary found = stepLibraries.get(loader);
+    if (found != null) return found;
+    found = StepLibrary.scan(new File(lib.path), loader); // two first runs at once may both scan: harmless
+    for (String s : found.skipped) Log.warn("step library " + lib.name + ": skipped " + s);
+    StepLibrary raced = stepLibraries.putIfAbsent(loader, found);
+    return raced != null ? raced : found;
   }
 
   @SuppressWarnings("unchecked")

@@ -1,4 +1,4 @@
-#include "runtimes/python_tools.hpp"
+#include "runtimes/runner_tools.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -25,8 +25,8 @@ struct ToolRun {
   std::string why;        // why not, when !ran
 };
 
-// Runs `python -I -S? RUNNER/sjs_tools.py ARGS...` and reads its one JSON line from stdout.
-ToolRun run_tool(const LaunchConfig& config, const std::vector<std::string>& args) {
+// Runs a tool (argv[0] searched on PATH) and reads its one JSON line from stdout.
+ToolRun run_tool(const std::vector<std::string>& argv) {
   ToolRun out;
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -34,9 +34,8 @@ ToolRun run_tool(const LaunchConfig& config, const std::vector<std::string>& arg
     return out;
   }
   SpawnSpec spec;
-  spec.path = config.python.empty() ? "python3" : config.python;
-  spec.argv = {spec.path, "-I", config.python_runner + "/sjs_tools.py"};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.path = argv.front();
+  spec.argv = argv;
   spec.env = child_environment({});
   spec.stdout_fd = pipe_fds[1];
   pid_t pid = -1;
@@ -85,6 +84,14 @@ ToolRun run_tool(const LaunchConfig& config, const std::vector<std::string>& arg
   return out;
 }
 
+// `python -I RUNNER/sjs_tools.py ARGS...` (-I: no user site, no PYTHON* variables).
+ToolRun run_python_tool(const LaunchConfig& config, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {config.python.empty() ? "python3" : config.python, "-I",
+                                   config.python_runner + "/sjs_tools.py"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_tool(argv);
+}
+
 std::string text_of(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -93,7 +100,7 @@ std::string text_of(const nlohmann::json& j, const char* key) {
 }  // namespace
 
 bool check_python_source(const LaunchConfig& config, const std::string& path, const std::string& display_name) {
-  ToolRun r = run_tool(config, {"check", path, display_name});
+  ToolRun r = run_python_tool(config, {"check", path, display_name});
   if (!r.ran) {
     spdlog::warn("{}: not compile-checked: {} could not run sjs_tools.py ({})", display_name, config.python, r.why);
     return false;
@@ -109,19 +116,30 @@ bool check_python_source(const LaunchConfig& config, const std::string& path, co
               {{"file", text_of(r.answer, "file")}, {"line", line}});
 }
 
-nlohmann::json list_python_steps(const LaunchConfig& config, const std::string& path, const std::string& type,
-                                 const std::string& binary_name) {
-  ToolRun r = run_tool(config, {"steps", path, type, binary_name});
-  if (!r.ran) {
-    throw Error(ErrorCode::unavailable,
-                "cannot list steps: " + config.python + " could not run sjs_tools.py (" + r.why +
-                    "): set python.interpreter in sjsd.conf");
-  }
+namespace {
+
+nlohmann::json steps_of(const ToolRun& r, const std::string& tool, const std::string& binary_name,
+                        const std::string& fix) {
+  if (!r.ran) throw Error(ErrorCode::internal, "cannot list steps: " + tool + " could not run (" + r.why + "): " + fix);
   if (!r.answer.value("ok", false)) {
     throw Error(ErrorCode::bad_request, text_of(r.answer, "message"), {{"binary", binary_name}});
   }
   const auto it = r.answer.find("steps");
   return it != r.answer.end() && it->is_array() ? *it : nlohmann::json::array();
+}
+
+}  // namespace
+
+nlohmann::json list_python_steps(const LaunchConfig& config, const std::string& path, const std::string& type,
+                                 const std::string& binary_name) {
+  return steps_of(run_python_tool(config, {"steps", path, type, binary_name}), config.python + " sjs_tools.py",
+                  binary_name, "set python.interpreter in sjsd.conf");
+}
+
+nlohmann::json list_jar_steps(const LaunchConfig& config, const std::string& path, const std::string& binary_name) {
+  const std::string java = config.java.empty() ? "java" : config.java;
+  return steps_of(run_tool({java, "-cp", config.runner_jar, "sjs.runner.StepList", path, binary_name}),
+                  java + " sjs.runner.StepList", binary_name, "set jvm.java in sjsd.conf, or JAVA_HOME");
 }
 
 }  // namespace sjs
