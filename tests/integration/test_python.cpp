@@ -163,14 +163,15 @@ TEST_CASE("bad python jobs end ERROR with a clear cause and leave the context ru
   CHECK(r["result"] == "fine");
 }
 
-TEST_CASE("os._exit in a python job ends the interpreter: its running jobs end ERROR saying the context died, "
+TEST_CASE("os._exit or a segfault in a python job ends the interpreter: its running jobs end ERROR saying the context died, "
           "the context restarts and runs the next job, other contexts are untouched",
           "[python]") {
   Sandbox sb(k_conf);
   start(sb);
   upload_py(sb, "die",
-            "import os, time\n"
+            "import ctypes, os, time\n"
             "def die(ctx, config):\n    os._exit(7)\n"
+            "def segv(ctx, config):\n    ctypes.string_at(0)\n"
             "def wait(ctx, config):\n    time.sleep(30)\n"
             "def ok(ctx, config):\n    return os.getpid()\n");
   create_python_context(sb, "a", {"--max-jobs", "2"});
@@ -188,7 +189,18 @@ TEST_CASE("os._exit in a python job ends the interpreter: its running jobs end E
   REQUIRE(eventually([&] { return context_json(sb, "a")["state"] == "RUNNING"; }, k_slow));
   r = submit_sync(sb, {"die", "ok", "-c", "a"}, &code);
   CHECK(code == 0);
-  CHECK(r["result"] != pid_a);
+  const int pid_a2 = r["result"];
+  CHECK(pid_a2 != pid_a);
+
+  // A segfault (ctypes) the same way: the job ends ERROR naming the signal, the context comes back.
+  r = submit_sync(sb, {"die", "segv", "-c", "a"}, &code);
+  CHECK(code == 1);
+  CHECK(contains(r["job"]["error"]["message"].get<std::string>(), "context a died"));
+  CHECK(contains(r["job"]["error"]["message"].get<std::string>(), "SIGSEGV"));
+  REQUIRE(eventually([&] { return context_json(sb, "a")["state"] == "RUNNING"; }, k_slow));
+  r = submit_sync(sb, {"die", "ok", "-c", "a"}, &code);
+  CHECK(code == 0);
+  CHECK(r["result"] != pid_a2);
   CHECK(submit_sync(sb, {"die", "ok", "-c", "b"}, &code)["result"] == pid_b);
 }
 
@@ -298,6 +310,32 @@ TEST_CASE("a re-uploaded python binary takes effect for the next job without a r
   CHECK(code == 1);
   CHECK(contains(r["job"]["error"].dump(), "lib"));
   CHECK(submit_sync(sb, {"needs", "run", "-c", "py", "--with", "lib"}, &code)["result"] == "hello");
+}
+
+TEST_CASE("a wheel uploaded without --type is detected as one and its package runs, ad hoc and --with",
+          "[python]") {
+  Sandbox sb(k_conf);
+  start(sb);
+  const std::string whl = sb.dir() + "/greet-1.0-py3-none-any.whl";
+  auto z = run_process({"/usr/bin/env", "python3", "-c",
+                        "import sys, zipfile\n"
+                        "with zipfile.ZipFile(sys.argv[1], 'w') as z:\n"
+                        "    z.writestr('greet/__init__.py', 'from .words import hello\\n')\n"
+                        "    z.writestr('greet/words.py', 'def hello(who):\\n    return \"hello \" + who\\n')\n"
+                        "    z.writestr('greet/job.py', 'from . import hello\\ndef run(ctx, config):\\n"
+                        "    return hello(config.get(\"who\", \"you\"))\\n')\n"
+                        "    z.writestr('greet-1.0.dist-info/METADATA', 'Name: greet\\nVersion: 1.0\\n')\n",
+                        whl});
+  INFO(z.err);
+  REQUIRE(z.exit_code == 0);
+  upload(sb, "greet", whl);
+  CHECK(sb.sjs_json({"binary", "show", "greet"}).json()["versions"][0]["type"] == "wheel");
+  int code = -1;
+  json r = submit_sync(sb, {"greet", "greet.job:run", "--conf", "who=wheels"}, &code);
+  CHECK(code == 0);
+  CHECK(r["result"] == "hello wheels");
+  upload_py(sb, "usesgreet", "import greet\ndef run(ctx, config):\n    return greet.hello('py')\n");
+  CHECK(submit_sync(sb, {"usesgreet", "run", "--with", "greet"}, &code)["result"] == "hello py");
 }
 
 // ---- step pipelines ---------------------------------------------------------------------------
@@ -451,6 +489,21 @@ TEST_CASE("pyspark contexts: pyspark starts spark-submit with the context's sett
   CHECK(code == 0);
   CHECK(job["result"] == json{{"x", 2}, {"y", 1}});  // counted through ctx.sc (the fake's RDD)
   CHECK(job["job"]["runtime"] == "pyspark");
+
+  // Each job runs in its own job group; a kill cancels it.
+  upload_py(sb, "groups",
+            "def spin(ctx, config):\n    while True:\n        ctx.check_cancelled()\n"
+            "def seen(ctx, config):\n    return {'groups': ctx.sc.groups, 'cancelled': ctx.sc.cancelled}\n");
+  const std::string spin = sb.submit({"groups", "spin", "-c", "ps"});
+  REQUIRE(sb.wait_for_state(spin, "RUNNING"));
+  CHECK(sb.sjs({"job", "kill", spin}).exit_code == 0);
+  REQUIRE(sb.wait_for_state(spin, "KILLED"));
+  json seen = submit_sync(sb, {"groups", "seen", "-c", "ps"}, &code);
+  REQUIRE(code == 0);
+  const std::string groups = seen["result"]["groups"].dump();
+  CHECK(contains(groups, job["job"]["id"].get<std::string>()));
+  CHECK(contains(groups, spin));
+  CHECK(seen["result"]["cancelled"] == json::array({spin}));
 }
 
 TEST_CASE("spark (jar) contexts keep the site's spark-defaults.conf driver options too", "[python][pyspark]") {
