@@ -50,6 +50,8 @@ struct DaemonConfig {
   std::string http_cors_origin;          // "" = CORS off; "*" or an origin
   std::uint64_t http_max_queue = 0;      // queued jobs per context before 503 NO SLOTS (0 = no bound)
   std::uint64_t max_result_bytes = 32u << 20;
+  // A job's log keeps at most this much of its output; the rest is counted and dropped (0 = no cap).
+  std::uint64_t logs_max_bytes_per_job = 64u << 20;
   // Step pipelines over HTTP without a library or context (POST /jobs/submit): the step library
   // (a py, wheel or egg binary) and the context ("" = an ad-hoc one) they run on.
   std::string pipelines_default_library;

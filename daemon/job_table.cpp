@@ -417,24 +417,46 @@ void JobTable::job_started(const std::string& job_id, int pid) {
 void JobTable::job_output(const std::string& job_id, std::string_view data) {
   LiveJob* job = live(job_id);
   if (!job) return;
-  if (job->log_fd < 0) {
-    // Created on the first output: a job that prints nothing costs no file.
-    job->log_fd = ::open(log_path(job_id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (job->log_fd < 0) spdlog::error("job {}: cannot open its log: {}", job_id, std::strerror(errno));
+  // A job's log is capped (logs.max-bytes-per-job): past it, output is counted and dropped, never
+  // buffered, so a flood neither blocks the job nor grows the daemon.
+  const std::uint64_t cap = m_config.logs_max_bytes_per_job;
+  if (cap > 0 && job->log_kept >= cap) {
+    job->log_dropped += data.size();
+    return;
   }
-  if (job->log_fd >= 0) {
+  std::string_view kept = data;
+  if (cap > 0 && job->log_kept + data.size() > cap) {
+    kept = data.substr(0, static_cast<std::size_t>(cap - job->log_kept));
+    job->log_dropped += data.size() - kept.size();
+  }
+  job->log_kept += kept.size();
+  append_log(*job, kept);
+  if (kept.size() < data.size()) {
+    append_log(*job, "\n[sjs: this job's log reached logs.max-bytes-per-job (" + std::to_string(cap) +
+                         " bytes): its further output is dropped]\n");
+  }
+}
+
+void JobTable::append_log(LiveJob& job, std::string_view data) {
+  if (data.empty()) return;
+  if (job.log_fd < 0) {
+    // Created on the first output: a job that prints nothing costs no file.
+    job.log_fd = ::open(log_path(job.info.id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (job.log_fd < 0) spdlog::error("job {}: cannot open its log: {}", job.info.id, std::strerror(errno));
+  }
+  if (job.log_fd >= 0) {
     std::size_t off = 0;
     while (off < data.size()) {
-      ssize_t n = ::write(job->log_fd, data.data() + off, data.size() - off);
+      ssize_t n = ::write(job.log_fd, data.data() + off, data.size() - off);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) break;
       off += static_cast<std::size_t>(n);
     }
   }
-  JobLogChunk chunk{std::string(data), job->log_size, false, ""};
-  job->log_size += data.size();
+  JobLogChunk chunk{std::string(data), job.log_size, false, ""};
+  job.log_size += data.size();
   nlohmann::json part = chunk;
-  for (auto& f : job->followers) {
+  for (auto& f : job.followers) {
     if (f.open()) f.part(part);
   }
 }
@@ -470,6 +492,11 @@ void JobTable::end_queued(const std::string& job_id, JobOutcome outcome) {
 // Records a job's final state; waiters, followers and observers hear of it after the commit.
 void JobTable::end_live_job(LiveJob& job, JobOutcome outcome) {
   if (job.timeout) job.timeout->cancel();
+  if (job.log_dropped > 0) {
+    append_log(job, "[sjs: " + std::to_string(job.log_dropped) + " bytes of the job's output were dropped (" +
+                        std::to_string(job.log_kept + job.log_dropped) + " written, " + std::to_string(job.log_kept) +
+                        " kept)]\n");
+  }
   if (job.log_fd >= 0) {
     ::close(job.log_fd);
     job.log_fd = -1;

@@ -93,7 +93,9 @@ class JobTable : public JobSink {
     std::string sha256;                             // the binary version's blob
     std::vector<BinaryRef> dependencies;            // --with binaries (path filled at start)
     int log_fd = -1;
-    std::uint64_t log_size = 0;
+    std::uint64_t log_size = 0;                     // bytes in its log file (markers included)
+    std::uint64_t log_kept = 0;                     // of the job's own output, kept (<= logs.max-bytes-per-job)
+    std::uint64_t log_dropped = 0;                  // of the job's own output, dropped past the cap
     std::vector<Waiter> waiters;                    // called once the final state is committed
     std::vector<Stream> followers;                  // log --follow
     std::unique_ptr<boost::asio::steady_timer> timeout;
@@ -107,6 +109,8 @@ class JobTable : public JobSink {
   void place(const JobSubmitArgs& args, const BinaryInfo& binary, JobInfo& job);
   std::string existing_for_key(const std::string& key) const;
   static void check_steps(const JobSubmitArgs& args);
+  // Appends to a live job's log file and tells its followers.
+  void append_log(LiveJob& job, std::string_view data);
   void enqueue(LiveJob& job);
   void pump_adhoc();
   void adhoc_started(const std::string& job_id, const std::string& error);

@@ -519,3 +519,44 @@ TEST_CASE("20 concurrent sjs job submit --sync clients each get their own job's 
   CHECK(ids.size() == static_cast<std::size_t>(k_clients));
   CHECK(sb.sjs_json({"job", "list", "--state", "FINISHED"}).json()["jobs"].size() == k_clients);
 }
+
+namespace {
+
+// A process's memory figure from /proc/PID/status ("VmRSS", "VmHWM"), in KiB; -1 if absent.
+long status_kib(int pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("a job that floods stdout: its log keeps logs.max-bytes-per-job with markers saying how much was dropped, "
+          "the job runs to the end and sjsd's memory stays flat",
+          "[jobs][logs]") {
+  Sandbox sb("logs.max-bytes-per-job = 1000000\n");
+  sb.start_daemon();
+  // 200 MB of output in 64 KiB writes, then a last line that must not block behind it.
+  sb.upload_script("flood", "head -c 200000000 /dev/zero | tr '\\0' x\necho; echo done >&2\necho '\"ok\"' > \"$SJS_RESULT\"");
+  const int pid = sb.daemon_pid();
+  REQUIRE(pid > 0);
+  const long rss_before = status_kib(pid, "VmRSS");
+  auto r = sb.sjs_json({"job", "submit", "flood", "--sync"}, 120);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json j = r.json();
+  CHECK(j["result"] == "ok");
+  const std::string log = sb.sjs({"job", "log", j["job"]["id"]}).out;
+  CHECK(log.size() < 1000000 + 1000);
+  CHECK(log.compare(0, 1000, std::string(1000, 'x')) == 0);
+  CHECK(log.find("reached logs.max-bytes-per-job (1000000 bytes)") != std::string::npos);
+  // The job wrote 200,000,001 bytes to stdout and 5 to stderr: all but the first 1,000,000 dropped.
+  CHECK(log.find("[sjs: 199000006 bytes of the job's output were dropped (200000006 written, 1000000 kept)]") !=
+        std::string::npos);
+  // sjsd streamed the flood: its peak memory is not the flood's size.
+  const long peak = status_kib(pid, "VmHWM");
+  INFO("sjsd RSS before " << rss_before << " KiB, peak " << peak << " KiB");
+  CHECK(peak - rss_before < 64 * 1024);
+}
