@@ -418,4 +418,20 @@ nlohmann::json Sandbox::job_json(const std::string& id) const {
   return r.json();
 }
 
+nlohmann::json Sandbox::context_json(const std::string& name) const {
+  auto r = sjs_json({"context", "show", name});
+  INFO("context show " << name << ": " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r.json();
+}
+
+nlohmann::json Sandbox::submit_sync_json(std::vector<std::string> args, int* exit_code, double timeout_s) const {
+  args.insert(args.begin(), {"job", "submit"});
+  args.push_back("--sync");
+  auto r = sjs_json(args, timeout_s);
+  INFO("job submit: " << r.err);
+  if (exit_code) *exit_code = r.exit_code;
+  return r.json();
+}
+
 }  // namespace sjs::test

@@ -91,6 +91,10 @@ class Sandbox {
   std::string submit(std::vector<std::string> args, bool no_autostart = false) const;
   // `sjs --json job status ID`: the job's JSON (REQUIREs exit 0).
   nlohmann::json job_json(const std::string& id) const;
+  // `sjs --json context show NAME`: the context's JSON (REQUIREs exit 0).
+  nlohmann::json context_json(const std::string& name) const;
+  // `sjs --json job submit ARGS... --sync`: the JobResult JSON whatever the exit code (also returned).
+  nlohmann::json submit_sync_json(std::vector<std::string> args, int* exit_code = nullptr, double timeout_s = 60) const;
 
   // Marks the sandbox to be kept (called on failure by tests that want it).
   void keep() { m_keep = true; }

@@ -62,21 +62,10 @@ void create_context(const Sandbox& sb, const std::string& name, std::vector<std:
   REQUIRE(r.exit_code == 0);
 }
 
-json context_json(const Sandbox& sb, const std::string& name) {
-  auto r = sb.sjs_json({"context", "show", name});
-  INFO("context show " << name << ": " << r.err);
-  REQUIRE(r.exit_code == 0);
-  return r.json();
-}
+json context_json(const Sandbox& sb, const std::string& name) { return sb.context_json(name); }
 
-// `sjs --json job submit ARGS... --sync`: the JobResult JSON, whatever the exit code (also returned).
 json submit_sync_json(const Sandbox& sb, std::vector<std::string> args, int* exit_code = nullptr) {
-  args.insert(args.begin(), {"job", "submit"});
-  args.push_back("--sync");
-  auto r = sb.sjs_json(args, k_slow);
-  INFO("job submit: " << r.err);
-  if (exit_code) *exit_code = r.exit_code;
-  return r.json();
+  return sb.submit_sync_json(std::move(args), exit_code, k_slow);
 }
 
 // `sjs job wait ID`: its exit code.

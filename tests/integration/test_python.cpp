@@ -50,23 +50,13 @@ void create_python_context(const Sandbox& sb, const std::string& name, std::vect
   REQUIRE(r.exit_code == 0);
 }
 
-// `sjs --json job submit ARGS... --sync`: the JobResult, and the exit code.
 json submit_sync(const Sandbox& sb, std::vector<std::string> args, int* exit_code) {
-  args.insert(args.begin(), {"job", "submit"});
-  args.push_back("--sync");
-  auto r = sb.sjs_json(args, k_slow);
-  INFO("job submit: " << r.err);
-  *exit_code = r.exit_code;
-  return r.json();
+  return sb.submit_sync_json(std::move(args), exit_code, k_slow);
 }
 
 std::string job_log(const Sandbox& sb, const std::string& id) { return sb.sjs({"job", "log", id}).out; }
 
-json context_json(const Sandbox& sb, const std::string& name) {
-  auto r = sb.sjs_json({"context", "show", name});
-  REQUIRE(r.exit_code == 0);
-  return r.json();
-}
+json context_json(const Sandbox& sb, const std::string& name) { return sb.context_json(name); }
 
 }  // namespace
 
