@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 
-__all__ = ["Config", "JobCancelled", "JobContext", "JobLogger", "NamedObjects", "step", "STEP_ATTRIBUTE"]
+__all__ = ["ClusterError", "Config", "JobCancelled", "JobContext", "JobLogger", "NamedObjects", "step", "STEP_ATTRIBUTE"]
 
 #: The attribute the :func:`step` decorator sets on a function: the step's name.
 STEP_ATTRIBUTE = "__sjs_step__"
@@ -40,6 +40,12 @@ class JobCancelled(Exception):
     it asynchronously in the job's thread, so pure-Python loops stop. Let it propagate: the job then
     ends KILLED.
     """
+
+
+class ClusterError(Exception):
+    """Raised by :meth:`JobContext.serve_partitions` when its cluster cannot be opened (sjsd refused the
+    name, or does not coordinate partition servers) or failed (a partition failed more than
+    ``max_restarts`` times, the Spark job of the servers failed). The message says which."""
 
 
 # --------------------------------------------------------------------------- config
@@ -370,7 +376,7 @@ class JobContext:
     """
 
     def __init__(self, job_id, context_name, config, objects, log_line, progress, cancel_event,
-                 spark=None, sc=None):
+                 spark=None, sc=None, clusters=None):
         self.job_id = job_id
         self.context_name = context_name
         self.config = config if isinstance(config, Config) else Config(config or {})
@@ -380,6 +386,7 @@ class JobContext:
         self.sc = sc
         self._progress = progress
         self._cancel = cancel_event
+        self._clusters = clusters  # the runner's partition-server coordinator for this run (None: none)
 
     @classmethod
     def for_testing(cls, config=None, job_id="test", context_name="test", objects=None, spark=None, sc=None):
@@ -418,6 +425,34 @@ class JobContext:
             raise ValueError("progress must be a number from 0 to 1, not NaN")
         value = min(1.0, max(0.0, value))
         self._progress(value, None if message is None else str(message))
+
+    def serve_partitions(self, data, server, name=None, config=None, *, host=None, port=0, bind="",
+                         max_restarts=3, init_partition=None):
+        """Serves every partition of ``data`` with an HTTP server registered with sjsd (a **cluster**,
+        docs/partition-servers.md) until the cluster is stopped (``sjs cluster stop NAME``); returns the
+        list of the servers' ``result()`` values, in partition order.
+
+        ``data``: an RDD (one Spark task per partition, registering through the runner) or a list of
+        partitions, each a list or iterable of rows (one thread per partition, in the runner).
+        ``server``: a class, instantiated once per partition (again at each restart) with no arguments;
+        it gets ``partition`` and ``cluster`` attributes, then ``init_partition(rows, config)`` if it has
+        one; the instance is a WSGI application (``__call__(self, environ, start_response)``) answering
+        ``/app/...``; ``result()`` (optional) is called after it stopped. Or a ``flask.Blueprint``,
+        mounted at ``/app`` on a Flask app per partition (``init_partition(rows, app, config)`` then is
+        the keyword argument). ``name``: the cluster's name (default: the job id). ``host``: the host
+        the servers advertise (default: env SJS_CLUSTER_HOST, else the machine's name); ``bind``: the
+        interface ("" = all); ``port``: 0 = any free port, N = partition i binds N + i.
+        ``max_restarts``: restarts of a crashed partition server (local mode) before the cluster fails.
+
+        Raises ValueError (no partition, a bad name or port), TypeError (a server class without
+        ``__call__``), :class:`ClusterError` (refused or failed), :class:`JobCancelled` (the job was killed:
+        every server is closed). The results are also kept as the named object ``"cluster:" + name``
+        (in spark mode the cached RDD of results).
+        """
+        if self._clusters is None:
+            raise ClusterError("this sjsd does not coordinate partition servers")
+        return self._clusters.serve(self, data, server, name, config, host=host, port=port, bind=bind,
+                                    max_restarts=max_restarts, init_partition=init_partition)
 
 
 # --------------------------------------------------------------------------- steps

@@ -28,8 +28,10 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "conformance"))
 import worker_conformance as wc  # noqa: E402
 from worker_conformance import TestFailure, check, failed, finished  # noqa: E402
+import cluster_checks  # noqa: E402 (partition servers: ctx.serve_partitions)
 
-CAPABILITIES = ["named-objects", "cancel", "steps"]
+CAPABILITIES = ["named-objects", "cancel", "steps", "clusters"]
+cluster_checks.patch_conformance()
 
 # --------------------------------------------------------------------------- test binaries
 
@@ -280,8 +282,45 @@ FAKE_PYSPARK = {
                 return key in self._conf
 
         class FakeRDD:
-            def __init__(self, items):
-                self.items = list(items)
+            """An RDD of `slices` partitions; one from mapPartitionsWithIndex computes on collect()."""
+            def __init__(self, items, slices=1, compute=None):
+                self._items = None if items is None else list(items)
+                self.slices = slices
+                self._compute = compute
+            @property
+            def items(self):
+                if self._items is None:
+                    self._items = self._compute()
+                return self._items
+            def getNumPartitions(self):
+                return self.slices
+            def cache(self):
+                return self
+            def mapPartitionsWithIndex(self, f):
+                """Each partition's task on a thread of its own; a failed task is retried (3 more
+                attempts, spark.task.maxFailures=4); the job fails if one fails 4 times."""
+                n, items = self.slices, self.items
+                parts = [items[i * len(items) // n:(i + 1) * len(items) // n] for i in range(n)]
+                def compute():
+                    out, errors = [None] * n, [None] * n
+                    def task(i):
+                        for _attempt in range(4):
+                            try:
+                                out[i] = list(f(i, iter(parts[i])))
+                                errors[i] = None
+                                return
+                            except Exception as e:
+                                errors[i] = e
+                    threads = [threading.Thread(target=task, args=(i,), daemon=True) for i in range(n)]
+                    for t in threads:
+                        t.start()
+                    for t in threads:
+                        t.join()
+                    bad = [e for e in errors if e is not None]
+                    if bad:
+                        raise RuntimeError("Job aborted due to stage failure: %s" % bad[0])
+                    return [x for o in out for x in o]
+                return FakeRDD(None, n, compute)
             def flatMap(self, f):
                 return FakeRDD(x for i in self.items for x in f(i))
             def map(self, f):
@@ -323,8 +362,8 @@ FAKE_PYSPARK = {
                 SparkContext.CANCELLED.append(group_id)
             def addPyFile(self, path):
                 SparkContext.PYFILES.append(path)
-            def parallelize(self, items):
-                return FakeRDD(items)
+            def parallelize(self, items, numSlices=1):
+                return FakeRDD(items, numSlices)
             def stop(self):
                 print("STUB SparkContext stopped")
         '''),
@@ -801,6 +840,10 @@ def tools_checks(runner_dir, tmp, b):
 
 # --------------------------------------------------------------------------- main
 
+def flask_present():
+    return subprocess.run([sys.executable, "-c", "import flask"], capture_output=True).returncode == 0
+
+
 def main():
     build = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
     runner_dir = os.path.join(REPO, "runtimes", "python")
@@ -823,6 +866,7 @@ def main():
             "nosteps": binary("nosteps", blob(tmp, "nosteps", NO_STEPS_LIB), "7" * 64),
             "badsteps": binary("bad-steps", blob(tmp, "badsteps", BAD_STEPS_LIB), "8" * 64),
             "ctxprobe": binary("ctxprobe", blob(tmp, "ctxprobe", CTXPROBE), "c" * 64),
+            "clusterjobs": binary("clusterjobs", blob(tmp, "clusterjobs", cluster_checks.CLUSTERJOBS), "f" * 64),
             "stepzip": binary("steplib", make_zip(os.path.join(tmp, "blob-stepzip"), {
                 "lib/__init__.py": "", "lib/more.py": BAD_STEPS_LIB, "lib-1.0.dist-info/RECORD": ""}), "d" * 64),
         }
@@ -861,7 +905,14 @@ def main():
             ("sc-factory", {"SJS_SPARK": "1", "SPARK_HOME": fake_home,
                             "SJS_CONTEXT_FACTORY": "spark.jobserver.python.PythonSparkContextFactory"},
              lambda r: factory_checks(r, b)),
+            ("clusters", {}, lambda r: cluster_checks.local_checks(r, b["clusterjobs"])),
+            ("spark-clu", dict(spark_env, SJS_CLUSTER_HOST="127.0.0.1"),
+             lambda r: cluster_checks.spark_checks(r, b["clusterjobs"])),
         ]
+        if flask_present():
+            plan.append(("flask", {}, lambda r: cluster_checks.flask_checks(r, b["clusterjobs"])))
+        else:
+            print("skip flask      (no Flask for %s: apt-get install python3-flask)" % sys.executable)
         for name, env, checks in plan:
             t0 = time.monotonic()
             current = start(name, env)

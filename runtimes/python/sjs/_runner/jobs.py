@@ -49,6 +49,7 @@ class JobRun:
         self._done = False
         self._send_lock = threading.Lock()  # orders "done" against late log lines
         self._partial = {}
+        self.cluster_token = ""  # the run message's cluster_token: the credential of its partition servers
 
     def start(self):
         self.thread.start()
@@ -56,8 +57,10 @@ class JobRun:
     # ------------------------------------------------------------------ from other threads
 
     def cancel(self):
-        """Flag, cancel the Spark job group, and raise JobCancelled in the job's thread if it is in job code."""
+        """Flag, close the job's partition servers, cancel the Spark job group, and raise JobCancelled in the
+        job's thread if it is in job code."""
         self.cancel_event.set()
+        self.worker.clusters.cancel_job(self.job_id)
         self.worker.spark.cancel_job_group(self.job_id)
         import ctypes  # noqa: F401 (loaded here, not under the gate)
         with self._gate:
@@ -128,7 +131,8 @@ class JobRun:
     def make_context(self):
         spark = self.worker.spark
         return sjs.JobContext(self.job_id, self.context_name, self.config, self.worker.objects, self.log_line,
-                              self.progress, self.cancel_event, spark.session, spark.sc)
+                              self.progress, self.cancel_event, spark.session, spark.sc,
+                              self.worker.clusters.for_run(self))
 
     def _main(self):
         self._tid = threading.get_ident()
@@ -140,6 +144,8 @@ class JobRun:
                 self.worker.spark.clear_job_group()
         except BaseException as e:  # noqa: BLE001 (a job's or our own failure must still end the run)
             outcome = self.killed(e) if self.cancel_event.is_set() else F.from_exception(self.job_ref, F.ERROR, e)
+        # a cluster the job left serving (serve_partitions on a thread of its own) ends with the job
+        self.worker.clusters.cancel_job(self.job_id, "the job ended before its cluster was stopped")
         try:
             for key in list(self._partial):
                 rest = self._partial.pop(key)

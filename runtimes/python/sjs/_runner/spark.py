@@ -20,6 +20,7 @@ class Spark:
         self._lock = threading.Lock()
         self._added = set()  # sha256 of binaries already given to sc.addPyFile
         self._dir = None
+        self._sjs_zip = None  # the sjs package, zipped for the executors (serve_partitions in spark mode)
 
     @classmethod
     def start(cls, app_name):
@@ -117,6 +118,31 @@ class Spark:
                     self.sc.addPyFile(dest)
                 except Exception as e:  # noqa: BLE001 (a second .py of the same name, say)
                     output.runner_log("addPyFile for binary %s failed: %s" % (b.label(), e))
+
+    def add_sjs_package(self):
+        """sc.addPyFile of a zip of this runner's sjs package, once, so executors can import
+        sjs.partitions (the task of serve_partitions is pickled by reference to it)."""
+        if self.sc is None:
+            return
+        with self._lock:
+            if self._sjs_zip is not None:
+                return
+            import zipfile
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            if self._dir is None:
+                self._dir = tempfile.mkdtemp(prefix="sjs-pyfiles-")
+            self._sjs_zip = os.path.join(self._dir, "sjs-package.zip")
+            with zipfile.ZipFile(self._sjs_zip, "w") as z:
+                for dirpath, dirnames, filenames in os.walk(os.path.join(root, "sjs")):
+                    dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+                    for f in filenames:
+                        if f.endswith(".py"):
+                            full = os.path.join(dirpath, f)
+                            z.write(full, os.path.relpath(full, root))
+            try:
+                self.sc.addPyFile(self._sjs_zip)
+            except Exception as e:  # noqa: BLE001
+                output.runner_log("addPyFile for the sjs package failed: %s" % e)
 
     def stop(self):
         if self.sc is None:

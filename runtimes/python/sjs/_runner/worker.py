@@ -14,13 +14,14 @@ import sjs
 
 from . import failures as F
 from . import frames, namespaces, output
+from .clusters import Clusters
 from .jobs import JobRun
 from .namespaces import Binary, Namespaces
 from .spark import Spark
 
 #: The worker protocol version this runner speaks (k_protocol_version in worker_protocol.hpp).
 PROTOCOL = 1
-CAPABILITIES = ["named-objects", "cancel", "steps"]
+CAPABILITIES = ["named-objects", "cancel", "steps", "clusters"]
 _SHUTDOWN_WAIT = 2.0  # seconds for cancelled jobs to report before the runner exits
 
 
@@ -39,6 +40,7 @@ class Worker:
         self.context_factory = context_factory
         self.objects = sjs.NamedObjects()
         self.namespaces = Namespaces()
+        self.clusters = Clusters(self)  # partition servers of the jobs (ctx.serve_partitions)
         self._jobs = {}
         self._jobs_lock = threading.Lock()
         self._out = queue.SimpleQueue()  # frames (bytes), None to stop
@@ -127,6 +129,10 @@ class Worker:
                 r = self._jobs.get(str(job)) if isinstance(job, (str, int)) and not isinstance(job, bool) else None
             if r is not None:
                 r.cancel()  # an unknown or ended job: nothing to stop
+        elif t == "cluster_opened":
+            self.clusters.opened(m)
+        elif t == "cluster_stop":
+            self.clusters.stop_message(m)
         elif t == "objects":
             i = m.get("id")
             if isinstance(i, bool) or not isinstance(i, int) or i < 0:
@@ -169,6 +175,8 @@ class Worker:
             return
         r = JobRun(self, job, entry, binaries, config, context if isinstance(context, str) else self.context_name,
                    steps)
+        token = m.get("cluster_token")
+        r.cluster_token = token if isinstance(token, str) else ""
         with self._jobs_lock:
             if r.job_id in self._jobs:
                 running = True
@@ -191,6 +199,7 @@ class Worker:
         deadline = time.monotonic() + _SHUTDOWN_WAIT
         for r in runs:
             r.thread.join(max(0.0, deadline - time.monotonic()))
+        self.clusters.shutdown()
         self.spark.stop()
 
 
