@@ -207,6 +207,8 @@ class _Handler(BaseHTTPRequestHandler):
                     close()
             if "status" not in state:
                 raise RuntimeError("the application returned without calling start_response")
+            code = int(state["status"].partition(" ")[0])
+            data = b"".join(c if isinstance(c, bytes) else bytes(c) for c in chunks)
         except Exception:  # noqa: BLE001 (as any WSGI server: a 500, the server goes on)
             s.log("ERROR: partition %d of cluster %s: %s %s failed:\n%s" % (
                 s.partition, s.cluster, self.command, self.path, traceback.format_exc().rstrip("\n")))
@@ -219,12 +221,10 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             raise _Crash() from e
-        code, _, _ = state["status"].partition(" ")
         headers = [(k, v) for k, v in state["headers"]
                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-type")]
         ctype = next((v for k, v in state["headers"] if k.lower() == "content-type"), None)
-        data = b"".join(c if isinstance(c, bytes) else bytes(c) for c in chunks)
-        self._send_status(state["status"], int(code), headers, ctype, data)
+        self._send_status(state["status"], code, headers, ctype, data)
 
     def _send_status(self, status_line, code, headers, ctype, data):
         _, _, reason = status_line.partition(" ")
@@ -291,7 +291,8 @@ class PartitionServer(ThreadingHTTPServer):
         self.cluster = cluster
         self.partition = partition
         self.host = host
-        self.log = log or (lambda line: sys.stderr.write(line + "\n"))
+        write = log or (lambda line: sys.stderr.write(line + "\n"))
+        self.log = lambda text: [write(line) for line in str(text).split("\n")]  # one call per line
         self.stopping = threading.Event()
         self.stopped = threading.Event()
         self.reason = None        # why it stopped: a text for an orderly stop

@@ -24,7 +24,7 @@ import urllib.request
 import sjs
 from sjs import partitions as P
 
-from . import output
+from . import frames, output
 from .results import to_json
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
@@ -63,12 +63,19 @@ class Cluster:
 
     def end(self, results, error):
         """cluster_ended, once; the cluster leaves the runner's table."""
+        message = {"type": "cluster_ended", "job": self.run.job_ref, "cluster": self.name, "results": results,
+                   "error": error or ""}
+        try:
+            frame = frames.encode(message)
+        except (frames.TooLarge, ValueError, TypeError) as e:
+            self.run.log_line("WARNING: cluster %s: its results cannot be sent to sjsd (%s): sjsd keeps none"
+                              % (self.name, e))
+            frame = frames.encode(dict(message, results=None))
         with self.lock:
             if self.ended:
                 return
             self.ended = True
-            self.owner.worker.send({"type": "cluster_ended", "job": self.run.job_ref, "cluster": self.name,
-                                    "results": results, "error": error or ""})
+            self.owner.worker.send_frame(frame)
         self.owner.forget(self)
 
     def registered(self, partition, host, port):
@@ -210,11 +217,17 @@ class Clusters:
                               "partitions": partitions})
             deadline = time.monotonic() + OPEN_TIMEOUT
             while not waiter[0].wait(_WAIT_SLICE):
+                gave_up = None
                 if run.cancel_event.is_set():
-                    raise sjs.JobCancelled("job %s was cancelled" % run.job_id)
-                if time.monotonic() >= deadline:
-                    raise sjs.ClusterError("sjsd did not answer cluster_open for cluster %s within %d s"
-                                           % (name, OPEN_TIMEOUT))
+                    gave_up = sjs.JobCancelled("job %s was cancelled" % run.job_id)
+                elif time.monotonic() >= deadline:
+                    gave_up = sjs.ClusterError("sjsd did not answer cluster_open for cluster %s within %d s"
+                                               % (name, OPEN_TIMEOUT))
+                if gave_up is not None:
+                    # sjsd may have opened it meanwhile: end it, so it does not wait for servers that never come
+                    self.worker.send({"type": "cluster_ended", "job": run.job_ref, "cluster": name, "results": None,
+                                      "error": "the job gave up opening the cluster: %s" % gave_up})
+                    raise gave_up
         finally:
             with self._lock:
                 self._pending.pop(i, None)
