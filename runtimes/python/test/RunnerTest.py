@@ -874,6 +874,9 @@ def main():
             dest = os.path.join(tmp, "blob-" + name)
             shutil.copyfile(os.path.join(examples, src), dest)
             b[name] = binary(name if name != "steps" else "textsteps", dest, name[0] * 64)
+        dest = os.path.join(tmp, "blob-search")
+        shutil.copyfile(os.path.join(examples, "partition_search.py"), dest)
+        b["search"] = binary("partition_search", dest, "b" * 64)
         # the spark-jobserver example, zipped into an egg as its README says
         egg = os.path.join(tmp, "wordcount_sjs.egg")
         subprocess.run([sys.executable, "-m", "zipfile", "-c", egg, "wordcount_sjs/"],
@@ -905,9 +908,9 @@ def main():
             ("sc-factory", {"SJS_SPARK": "1", "SPARK_HOME": fake_home,
                             "SJS_CONTEXT_FACTORY": "spark.jobserver.python.PythonSparkContextFactory"},
              lambda r: factory_checks(r, b)),
-            ("clusters", {}, lambda r: cluster_checks.local_checks(r, b["clusterjobs"])),
+            ("clusters", {}, lambda r: cluster_checks.local_checks(r, b["clusterjobs"], b["search"])),
             ("spark-clu", dict(spark_env, SJS_CLUSTER_HOST="127.0.0.1"),
-             lambda r: cluster_checks.spark_checks(r, b["clusterjobs"])),
+             lambda r: cluster_checks.spark_checks(r, b["clusterjobs"], b["search"])),
         ]
         if flask_present():
             plan.append(("flask", {}, lambda r: cluster_checks.flask_checks(r, b["clusterjobs"])))

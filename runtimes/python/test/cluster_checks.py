@@ -185,7 +185,7 @@ def objects(r, i):
 
 # --------------------------------------------------------------------------- local mode
 
-def local_checks(r, b):
+def local_checks(r, b, example):
     hello = wc.check_hello(r, runtime="python")
     check("clusters" in hello["capabilities"], "hello announces clusters", hello)
 
@@ -299,7 +299,28 @@ def local_checks(r, b):
     ends_before_job(r, "c4")
     check(all(refused(a) for a in addrs.values()), "every port refused after the kill", addrs)
     idle.close()
+    example_checks(r, example)
     wc.check_messages(r)
+
+
+def example_checks(r, example, job="ex"):
+    """examples/python/partition_search.py: range(1000) in 4 partitions of 250."""
+    r.send({"type": "run", "job": job, "entry": "partition_search:run", "binaries": [example], "context": r.name,
+            "config": {"host": "127.0.0.1", "name": "search-" + job}, "cluster_token": TOKEN})
+    open_cluster(r, job, "search-" + job, 4)
+    addrs = wait_registered(r, job, 4, "the example's 4 registrations")
+    for i, a in addrs.items():
+        check(req(a, "GET", "/app/get_list") == (200, ",".join(str(x) for x in range(i * 250, i * 250 + 250))),
+              "example partition %d lists its values" % i)
+    check(req(addrs[1], "GET", "/app/contains?x=300") == (200, "true"), "partition 1 contains 300")
+    check(req(addrs[0], "GET", "/app/contains?x=300") == (200, "false"), "partition 0 does not")
+    st, text = req(addrs[3], "GET", "/app/contains?x=999&format=json")
+    check(st == 200 and json.loads(text) == {"partition": 3, "x": 999, "contains": True}, "contains as JSON", text)
+    check(req(addrs[3], "GET", "/app/contains?x=abc")[0] == 400, "a bad x is a 400")
+    r.send({"type": "cluster_stop", "job": job, "cluster": "search-" + job})
+    res = finished(r.end_of(job), "the example's job")
+    check(res == [{"partition": 0, "requests": 2}, {"partition": 1, "requests": 2}, {"partition": 2, "requests": 1},
+                  {"partition": 3, "requests": 3}], "the example's results", res)
 
 
 # --------------------------------------------------------------------------- flask
@@ -334,7 +355,7 @@ def post(url, body):
         return e.code
 
 
-def spark_checks(r, b):
+def spark_checks(r, b, example):
     r.wait_for(lambda m: m["type"] == "hello", "hello")
     run(r, "s1", "clusterjobs:serve_spark", b, {"name": "sparky"})
     open_cluster(r, "s1", "sparky", 4)
@@ -377,4 +398,5 @@ def spark_checks(r, b):
     check(ended(r, "s2")["error"] == "the job was killed", "spark cluster_ended after a kill")
     failed(r.end_of("s2"), "killed", "a killed spark cluster job")
     check(all(refused(a) for a in addrs.values()), "every executor port refused after the kill", addrs)
+    example_checks(r, example, "ex-spark")
     wc.check_messages(r)
