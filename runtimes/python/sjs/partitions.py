@@ -302,7 +302,12 @@ class PartitionServer(ThreadingHTTPServer):
         self._thread = None
         family = socket.AF_INET6 if ":" in (bind or "") else socket.AF_INET
         self.address_family = family
-        super().__init__((bind or "", port), _Handler)
+        try:
+            super().__init__((bind or "", port), _Handler)
+        except OSError as e:
+            raise OSError(e.errno, "partition %d of cluster %s cannot listen on %s:%d: %s%s" % (
+                partition, cluster, bind or "*", port, e.strerror or e,
+                " (choose another port=, or port=0 for any free one)" if port else ""))
 
     def server_bind(self):
         # HTTPServer.server_bind looks the bound address up in DNS (getfqdn): slow, and not needed here
@@ -442,8 +447,13 @@ class SparkTask:
             self._failed(index, e)
             raise RuntimeError("partition %d of cluster %s could not start: %s" % (index, self.cluster, describe(e)))
         httpd.start()
-        code, text = self._post("/register", {"cluster": self.cluster, "partition": index, "host": host,
-                                              "port": httpd.port, "token": self.token})
+        try:
+            code, text = self._post("/register", {"cluster": self.cluster, "partition": index, "host": host,
+                                                  "port": httpd.port, "token": self.token})
+        except OSError as e:
+            httpd.close(0)
+            raise RuntimeError("partition %d of cluster %s cannot reach the runner's relay at %s (%s): executors "
+                               "must reach the driver (spark.driver.host)" % (index, self.cluster, self.relay_url, e))
         if code == 410:  # the cluster is stopping: nothing to serve
             httpd.close(0)
             yield None

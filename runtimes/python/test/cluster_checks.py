@@ -54,7 +54,8 @@ def parts(config):
 
 def serve(ctx, config):
     return ctx.serve_partitions(parts(config), Rows, name=config.get("name"), config=config, host="127.0.0.1",
-                                bind="127.0.0.1", max_restarts=config.get("max_restarts", 3))
+                                bind="127.0.0.1", max_restarts=config.get("max_restarts", 3),
+                                port=config.get("port", 0))
 
 def serve_spark(ctx, config):
     rdd = ctx.sc.parallelize(range(40), 4)
@@ -163,6 +164,30 @@ def refused(addr):
         return True
     finally:
         s.close()
+
+
+def free_ports(n):
+    """A port P with P .. P + n - 1 free on 127.0.0.1 now."""
+    for _ in range(50):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        base = s.getsockname()[1]
+        s.close()
+        if base + n > 65535:
+            continue
+        socks, ok = [], True
+        for p in range(base, base + n):
+            t = socket.socket()
+            try:
+                t.bind(("127.0.0.1", p))
+            except OSError:
+                ok = False
+            socks.append(t)
+        for t in socks:
+            t.close()
+        if ok:
+            return base
+    raise wc.TestFailure("no %d consecutive free ports" % n)
 
 
 def ended(r, job):
@@ -275,6 +300,15 @@ def local_checks(r, b, example):
     m = ended(r, "c2")
     check(m["error"] == "" and len(m["results"]) == 2, "ended through the shutdown routes", m)
     finished(r.end_of("c2"), "c2")
+
+    # port=N: partition i binds N + i
+    base = free_ports(2)
+    run(r, "c2p", "clusterjobs:serve", b, {"name": "fixed", "partitions": 2, "port": base})
+    open_cluster(r, "c2p", "fixed", 2)
+    addrs = wait_registered(r, "c2p", 2, "2 registrations on fixed ports")
+    check(addrs == {0: ("127.0.0.1", base), 1: ("127.0.0.1", base + 1)}, "partition i binds port N + i", addrs)
+    r.send({"type": "cluster_stop", "job": "c2p", "cluster": "fixed"})
+    finished(r.end_of("c2p"), "c2p")
 
     # a partition failing more than max_restarts fails the cluster
     run(r, "c3", "clusterjobs:init_fails", b)
