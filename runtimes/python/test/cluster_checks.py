@@ -11,6 +11,8 @@ import http.client
 import json
 import re
 import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -20,7 +22,7 @@ from worker_conformance import check, failed, finished
 TOKEN = "0123456789abcdef0123456789abcdef"
 
 CLUSTERJOBS = r'''
-import json, sys
+import json, sys, time
 import sjs
 
 class Rows:
@@ -39,6 +41,9 @@ class Rows:
                                "method": environ["REQUEST_METHOD"], "body": environ["wsgi.input"].read().decode()})
         elif path == "/exit":
             sys.exit(7)
+        elif path == "/slow":
+            time.sleep(0.6)
+            body = "slow done"
         elif path == "/boom":
             raise ValueError("boom in a request")
         else:
@@ -278,9 +283,21 @@ def local_checks(r, b, example):
     logs = [m["data"] for m in r.events("c1", "log")]
     check(any("SystemExit: 7" in x for x in logs), "the crash's traceback is in the job log", logs)
 
-    # stop: cluster_ended with every result, the job's result is the list
+    # stop: a request in flight finishes, an idle keep-alive connection does not hold the stop up;
+    # cluster_ended has every result, the job's result is the list
+    idle = http.client.HTTPConnection(addrs[3][0], addrs[3][1], timeout=10)
+    req(addrs[3], "GET", "/app/get_list", conn=idle)
+    slow = {}
+    t = threading.Thread(target=lambda: slow.update(answer=req(addrs[2], "GET", "/app/slow")))
+    t.start()
+    time.sleep(0.2)
+    t0 = time.monotonic()
     r.send({"type": "cluster_stop", "job": "c1", "cluster": "search"})
     m = ended(r, "c1")
+    t.join(10)
+    check(slow.get("answer") == (200, "slow done"), "a request in flight at the stop is answered", slow)
+    check(time.monotonic() - t0 < 5, "an idle keep-alive connection does not delay the stop", time.monotonic() - t0)
+    idle.close()
     check(m["error"] == "" and [x["partition"] for x in m["results"]] == [0, 1, 2, 3], "cluster_ended results", m)
     check(m["results"][0]["requests"] == 4 and m["results"][1]["requests"] == 1, "results count requests", m)
     res = finished(r.end_of("c1"), "a stopped cluster's job")
