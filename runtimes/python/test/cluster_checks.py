@@ -244,6 +244,16 @@ def local_checks(r, b, example):
     check(not r.events("refused", "cluster_register") and not r.events("refused", "cluster_ended"),
           "a refused cluster starts nothing and never ends", r.events("refused"))
 
+    # a kill while waiting for cluster_opened ends the cluster (sjsd may have opened it meanwhile)
+    run(r, "waiting", "clusterjobs:serve", b, {"name": "late"})
+    m = r.wait_for(lambda m: m["type"] == "cluster_open" and m.get("job") == "waiting", "cluster_open (kill)")
+    r.send({"type": "cancel", "job": "waiting"})
+    check(ended(r, "waiting")["error"] == "the job was killed", "cluster_ended for a kill before the answer")
+    failed(r.end_of("waiting"), "killed", "a job killed waiting for cluster_opened")
+    ends_before_job(r, "waiting")
+    r.send({"type": "cluster_opened", "id": m["id"], "error": ""})  # too late: ignored
+    check(not r.events("waiting", "cluster_register"), "nothing starts after the kill", r.events("waiting"))
+
     # 4 partitions serve their data
     run(r, "c1", "clusterjobs:serve", b, {"name": "search"})
     open_cluster(r, "c1", "search", 4)

@@ -33,6 +33,10 @@ STOP_GRACE = 10.0        # seconds a stopped server lets requests in flight fini
 _WAIT_SLICE = 0.1        # the job thread waits in slices, so a cancel reaches it promptly
 
 
+class _Refused(Exception):
+    """sjsd refused to open the cluster (its reason): nothing to end."""
+
+
 class Cluster:
     """One opened cluster: its servers (local) or their registered addresses (spark), its results and
     whether it ended. `lock` orders every message about it, so nothing follows cluster_ended."""
@@ -201,38 +205,28 @@ class Clusters:
 
     # ------------------------------------------------------------------ on the job's thread
 
-    def _open_cluster(self, run, name, partitions):
+    def _open_cluster(self, c):
+        """cluster_open, then its answer: sjsd's refusal ("" when opened). Raises when the job gives up
+        (cancelled, no answer within OPEN_TIMEOUT); the caller then ends the cluster, in case sjsd
+        opened it meanwhile."""
         with self._lock:
-            busy = self._open.get(name)
             i = self._next_id
             self._next_id += 1
             waiter = self._pending[i] = [threading.Event(), None]
-        if busy is not None:
-            with self._lock:
-                self._pending.pop(i, None)
-            raise sjs.ClusterError('cluster "%s" is already serving (job %s): stop it (sjs cluster stop %s) or '
-                                   'choose another name' % (name, busy.run.job_id, name))
         try:
-            self.worker.send({"type": "cluster_open", "id": i, "job": run.job_ref, "cluster": name,
-                              "partitions": partitions})
+            self.worker.send({"type": "cluster_open", "id": i, "job": c.run.job_ref, "cluster": c.name,
+                              "partitions": c.partitions})
             deadline = time.monotonic() + OPEN_TIMEOUT
             while not waiter[0].wait(_WAIT_SLICE):
-                gave_up = None
-                if run.cancel_event.is_set():
-                    gave_up = sjs.JobCancelled("job %s was cancelled" % run.job_id)
-                elif time.monotonic() >= deadline:
-                    gave_up = sjs.ClusterError("sjsd did not answer cluster_open for cluster %s within %d s"
-                                               % (name, OPEN_TIMEOUT))
-                if gave_up is not None:
-                    # sjsd may have opened it meanwhile: end it, so it does not wait for servers that never come
-                    self.worker.send({"type": "cluster_ended", "job": run.job_ref, "cluster": name, "results": None,
-                                      "error": "the job gave up opening the cluster: %s" % gave_up})
-                    raise gave_up
+                if c.run.cancel_event.is_set():
+                    raise sjs.JobCancelled("job %s was cancelled" % c.run.job_id)
+                if time.monotonic() >= deadline:
+                    raise sjs.ClusterError("sjsd did not answer cluster_open for cluster %s within %d s"
+                                           % (c.name, OPEN_TIMEOUT))
         finally:
             with self._lock:
                 self._pending.pop(i, None)
-        if waiter[1]:
-            raise sjs.ClusterError(waiter[1])
+        return waiter[1]
 
     def serve(self, run, ctx, data, server, name=None, config=None, *, host=None, port=0, bind="", max_restarts=3,
               init_partition=None):
@@ -265,16 +259,28 @@ class Clusters:
         token = getattr(run, "cluster_token", "") or ""
         if not token:
             raise sjs.ClusterError("this sjsd does not coordinate partition servers")
-        self._open_cluster(run, name, count)
         c = Cluster(self, run, name, count, token, spark)
         with self._lock:
-            self._open[name] = c
-        run.log_line("cluster %s: %d partition server(s) starting (%s mode)" % (name, count,
-                                                                                "spark" if spark else "local"))
+            busy = self._open.get(name)
+            if busy is None:
+                self._open[name] = c  # from here on a cancel of the job ends it
+        if busy is not None:
+            raise sjs.ClusterError('cluster "%s" is already serving (job %s): stop it (sjs cluster stop %s) or '
+                                   'choose another name' % (name, busy.run.job_id, name))
         try:
+            refusal = self._open_cluster(c)
+            if refusal:
+                with self._lock:
+                    if self._open.get(name) is c:
+                        del self._open[name]  # never opened: no cluster_ended
+                raise _Refused(refusal)
+            run.log_line("cluster %s: %d partition server(s) starting (%s mode)" % (name, count,
+                                                                                    "spark" if spark else "local"))
             if spark:
                 return self._serve_spark(c, ctx, data, server, config, host, bind, port, init_partition)
             return self._serve_local(c, ctx, parts, server, config, host, bind, port, max_restarts, init_partition)
+        except _Refused as e:
+            raise sjs.ClusterError(str(e)) from None
         except BaseException as e:  # noqa: BLE001 (cluster_ended is sent whatever happens)
             if run.cancel_event.is_set() or isinstance(e, sjs.JobCancelled):
                 c.kill("the job was killed")
