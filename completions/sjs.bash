@@ -6,11 +6,12 @@
 # Subcommands under a command path ("" is the top level).
 _sjs_commands() {
   case $1 in
-    "") echo "binary jar context job daemon user" ;;
+    "") echo "binary jar context job cluster daemon user" ;;
     binary) echo "upload list show delete steps" ;;
     jar) echo "upload" ;;
     context) echo "create list show delete objects restart" ;;
     job) echo "submit status result config log list kill wait" ;;
+    cluster) echo "list show wait stop result" ;;
     daemon) echo "start stop status restart" ;;
     user) echo "add list remove token revoke-token" ;;
   esac
@@ -24,6 +25,7 @@ _sjs_options() {
     jar) echo "-h --help" ;;
     context) echo "-h --help" ;;
     job) echo "-h --help" ;;
+    cluster) echo "-h --help" ;;
     daemon) echo "-h --help" ;;
     "binary upload") echo "-h --help --type" ;;
     "binary list") echo "-h --help" ;;
@@ -45,6 +47,11 @@ _sjs_options() {
     "job list") echo "-h --help -n --limit --state --context --before" ;;
     "job kill") echo "-h --help" ;;
     "job wait") echo "-h --help --timeout" ;;
+    "cluster list") echo "-h --help" ;;
+    "cluster show") echo "-h --help" ;;
+    "cluster wait") echo "-h --help --timeout" ;;
+    "cluster stop") echo "-h --help --timeout" ;;
+    "cluster result") echo "-h --help" ;;
     "daemon start") echo "-h --help --http" ;;
     "daemon stop") echo "-h --help --wait" ;;
     "daemon status") echo "-h --help" ;;
@@ -70,6 +77,8 @@ _sjs_value_options() {
     "job log") echo "--from" ;;
     "job list") echo "-n --limit --state --context --before" ;;
     "job wait") echo "--timeout" ;;
+    "cluster wait") echo "--timeout" ;;
+    "cluster stop") echo "--timeout" ;;
     "daemon start") echo "--http" ;;
     "daemon stop") echo "--wait" ;;
     "daemon restart") echo "--wait --http" ;;
@@ -88,10 +97,11 @@ _sjs_positional() {
     "binary upload/1" | "jar upload/1") echo file ;;
     "context show/0" | "context delete/0" | "context objects/0" | "context restart/0") echo context ;;
     "job status/0" | "job result/0" | "job config/0" | "job log/0" | "job kill/0" | "job wait/0") echo job ;;
+    "cluster show/0" | "cluster wait/0" | "cluster stop/0" | "cluster result/0") echo cluster ;;
   esac
 }
 
-# Names from the running sjsd: binaries, contexts (named ones) or jobs (the 50 newest).
+# Names from the running sjsd: binaries, contexts (named ones), jobs (the 50 newest) or clusters.
 _sjs_names() {
   local -a cmd=("$_sjs_bin" --json --no-autostart --quiet)
   [[ -n $_sjs_socket ]] && cmd+=(--socket "$_sjs_socket")
@@ -104,6 +114,7 @@ _sjs_names() {
         awk '/^      "adhoc": /{adhoc = ($2 ~ /true/)} /^      "name": /{if (!adhoc) {n = $2; gsub(/[",]/, "", n); print n}}'
       ;;
     job) "${cmd[@]}" job list --limit 50 </dev/null 2>/dev/null | sed -n 's/^      "id": "\([^"]*\)",\{0,1\}$/\1/p' ;;
+    cluster) "${cmd[@]}" cluster list </dev/null 2>/dev/null | sed -n 's/^      "name": "\([^"]*\)",\{0,1\}$/\1/p' ;;
   esac
 }
 
@@ -196,6 +207,7 @@ _sjs() {
     binary) COMPREPLY=($(compgen -W "$(_sjs_names binary)" -- "$cur")) ;;
     context) COMPREPLY=($(compgen -W "$(_sjs_names context)" -- "$cur")) ;;
     job) COMPREPLY=($(compgen -W "$(_sjs_names job)" -- "$cur")) ;;
+    cluster) COMPREPLY=($(compgen -W "$(_sjs_names cluster)" -- "$cur")) ;;
     file)
       compopt -o filenames 2>/dev/null
       COMPREPLY=($(compgen -f -- "$cur"))

@@ -7,7 +7,7 @@
 function __sjs_commands
     switch "$argv[1]"
         case ''
-            echo binary jar context job daemon user
+            echo binary jar context job cluster daemon user
         case binary
             echo upload list show delete steps
         case jar
@@ -16,6 +16,8 @@ function __sjs_commands
             echo create list show delete objects restart
         case job
             echo submit status result config log list kill wait
+        case cluster
+            echo list show wait stop result
         case daemon
             echo start stop status restart
         case user
@@ -84,7 +86,7 @@ function __sjs_job_args
     test "x$state[1]" = x--
 end
 
-# Names from the running sjsd: binaries, contexts (named ones) or jobs (the 50 newest).
+# Names from the running sjsd: binaries, contexts (named ones), jobs (the 50 newest) or clusters.
 function __sjs_names
     set -l tokens (commandline -opc)
     set -l cmd $tokens[1] --json --no-autostart --quiet
@@ -103,6 +105,8 @@ function __sjs_names
             $cmd context list </dev/null 2>/dev/null | awk '/^      "adhoc": /{adhoc = ($2 ~ /true/)} /^      "name": /{if (!adhoc) {n = $2; gsub(/[",]/, "", n); print n}}'
         case job
             $cmd job list --limit 50 </dev/null 2>/dev/null | string replace -rf '^      "id": "([^"]*)",?$' '$1'
+        case cluster
+            $cmd cluster list </dev/null 2>/dev/null | string replace -rf '^      "name": "([^"]*)",?$' '$1'
     end
 end
 
@@ -126,6 +130,7 @@ complete -c sjs -n '__sjs_at ""' -a binary -d 'Upload and manage binaries'
 complete -c sjs -n '__sjs_at ""' -a jar -d 'Upload jars'
 complete -c sjs -n '__sjs_at ""' -a context -d 'Create and manage contexts'
 complete -c sjs -n '__sjs_at ""' -a job -d 'Submit jobs and follow them'
+complete -c sjs -n '__sjs_at ""' -a cluster -d 'List, wait for and stop partition servers'
 complete -c sjs -n '__sjs_at ""' -a daemon -d 'Start, stop and inspect sjsd'
 complete -c sjs -n '__sjs_at ""' -a user -d 'Manage users of the HTTP API'
 
@@ -134,6 +139,7 @@ complete -c sjs -n '__sjs_at "binary"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "jar"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "context"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "job"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "cluster"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "daemon"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "binary upload"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "binary list"' -s h -l help -d 'Print help'
@@ -155,6 +161,11 @@ complete -c sjs -n '__sjs_at "job log"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "job list"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "job kill"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "job wait"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "cluster list"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "cluster show"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "cluster wait"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "cluster stop"' -s h -l help -d 'Print help'
+complete -c sjs -n '__sjs_at "cluster result"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "daemon start"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "daemon stop"' -s h -l help -d 'Print help'
 complete -c sjs -n '__sjs_at "daemon status"' -s h -l help -d 'Print help'
@@ -233,6 +244,18 @@ complete -c sjs -n '__sjs_at "job list"' -l state -x -a 'QUEUED RUNNING FINISHED
 complete -c sjs -n '__sjs_at "job list"' -l context -x -a '(__sjs_names context)' -d 'Only jobs of this context'
 complete -c sjs -n '__sjs_at "job list"' -l before -x -d 'Only jobs older than this sequence number'
 complete -c sjs -n '__sjs_at "job wait"' -l timeout -x -d 'Stop waiting after SECONDS'
+
+# cluster
+complete -c sjs -n '__sjs_at "cluster"' -a list -d 'List clusters of partition servers'
+complete -c sjs -n '__sjs_at "cluster"' -a show -d "Show a cluster and its servers' addresses"
+complete -c sjs -n '__sjs_at "cluster"' -a wait -d 'Wait until a cluster is READY'
+complete -c sjs -n '__sjs_at "cluster"' -a stop -d 'Stop a cluster and print its results'
+complete -c sjs -n '__sjs_at "cluster"' -a result -d 'Print the results collected when a cluster stopped'
+complete -c sjs -n '__sjs_at "cluster wait"' -l timeout -x -d 'Stop waiting after SECONDS (exit 6)'
+complete -c sjs -n '__sjs_at "cluster stop"' -l timeout -x -d 'Stop waiting after SECONDS (exit 6)'
+for cmd in show wait stop result
+    complete -c sjs -n "__sjs_arg 'cluster $cmd' 0" -a '(__sjs_names cluster)' -d Cluster
+end
 
 # daemon
 complete -c sjs -n '__sjs_at "daemon"' -a start -d 'Start sjsd in the background'

@@ -10,7 +10,8 @@
 #   - the completions load (bash; zsh and fish when installed);
 #   - README.md still starts with the two commands people and CI run;
 # and that the docs describe the code as it is (functions check_* below):
-#   - every op of common/include/sjs/messages.hpp has a row in docs/protocol.md, and no other, and
+#   - every op of common/include/sjs/messages.hpp (and *_messages.hpp beside it, e.g. the cluster.* ops
+#     of cluster_messages.hpp) has a row in docs/protocol.md, and no other, and
 #     every field of its wire types is named there;
 #   - docs/http-api.md's route table and op permissions match GET /openapi.json of a running sjsd;
 #   - every repository path and relative link in README.md, docs/*.md and man/*.1 exists;
@@ -273,26 +274,33 @@ done <"$tmp/sjsd_options"
 # Each check is a function of its own; each says which doc lacks what (through fail).
 
 docs_dir=$src/docs
-messages_hpp=$src/common/include/sjs/messages.hpp
+# The headers of the client protocol's wire types: messages.hpp, and the *_messages.hpp beside it
+# that hold the types of one feature (cluster_messages.hpp: partition servers).
+wire_headers() {
+  for h in "$src"/common/include/sjs/messages.hpp "$src"/common/include/sjs/*_messages.hpp; do
+    [ -f "$h" ] && printf '%s\n' "$h"
+  done
+}
+headers_named="common/include/sjs/messages.hpp and *_messages.hpp"
 
 # check_protocol_ops: every op of the client protocol, the constants of common/include/sjs/messages.hpp's
 #   namespace op { constexpr const char* k_job_submit = "job.submit"; ... }
 # has a row "| `job.submit` | ..." in docs/protocol.md's Operations table, and every row of that table
 # names an op that exists.
 check_protocol_ops() {
-  awk '/^namespace op \{/ {on = 1; next} on && /^\}/ {exit} on' "$messages_hpp" |
+  wire_headers | while IFS= read -r h; do awk '/^namespace op \{/ {on = 1; next} on && /^\}/ {exit} on' "$h"; done |
     sed -n 's/.*constexpr const char\* *k_[A-Za-z0-9_]* *= *"\([^"]*\)".*/\1/p' >"$tmp/ops"
   nops=$(grep -c . "$tmp/ops")
-  [ "$nops" -ge 10 ] || fail "found only $nops ops in namespace op of common/include/sjs/messages.hpp"
+  [ "$nops" -ge 10 ] || fail "found only $nops ops in namespace op of $headers_named"
   awk '/^## / {on = ($0 == "## Operations"); next} on' "$docs_dir/protocol.md" |
     sed -n 's/^| `\([^`]*\)` |.*/\1/p' >"$tmp/doc_ops"
   while read -r op; do
     grep -qxF -- "$op" "$tmp/doc_ops" ||
-      fail "docs/protocol.md has no row for op \"$op\" (common/include/sjs/messages.hpp) in its Operations table"
+      fail "docs/protocol.md has no row for op \"$op\" ($headers_named) in its Operations table"
   done <"$tmp/ops"
   while read -r op; do
     grep -qxF -- "$op" "$tmp/ops" ||
-      fail "docs/protocol.md documents op \"$op\", which common/include/sjs/messages.hpp does not define"
+      fail "docs/protocol.md documents op \"$op\", which $headers_named do not define"
   done <"$tmp/doc_ops"
 }
 
@@ -300,7 +308,9 @@ check_protocol_ops() {
 # names listed by its SJS_DEFINE_JSON(Type, field, ...) lines) is named in docs/protocol.md inside
 # a code span: `http_url`, or within one such as `{data, offset, done: false}`.
 check_protocol_fields() {
-  awk '/^SJS_DEFINE_JSON\(/ {on = 1} on {printf "%s ", $0} on && /\)/ {print ""; on = 0}' "$messages_hpp" |
+  wire_headers | while IFS= read -r h; do
+    awk '/^SJS_DEFINE_JSON\(/ {on = 1} on {printf "%s ", $0} on && /\)/ {print ""; on = 0}' "$h"
+  done |
     sed -n 's/^SJS_DEFINE_JSON( *\([A-Za-z0-9_]*\) *, *\(.*\)).*/\1 \2/p' >"$tmp/wire_types"
   grep -o '`[^`]*`' "$docs_dir/protocol.md" | grep -o '[A-Za-z_][A-Za-z0-9_]*' | sort -u >"$tmp/doc_words"
   nfields=0
@@ -308,10 +318,10 @@ check_protocol_fields() {
     for field in $(printf '%s' "$fields" | tr ',' ' '); do
       nfields=$((nfields + 1))
       grep -qxF -- "$field" "$tmp/doc_words" ||
-        fail "docs/protocol.md does not name field \`$field\` of $type (common/include/sjs/messages.hpp)"
+        fail "docs/protocol.md does not name field \`$field\` of $type ($headers_named)"
     done
   done <"$tmp/wire_types"
-  [ "$nfields" -ge 50 ] || fail "found only $nfields fields in the SJS_DEFINE_JSON lines of common/include/sjs/messages.hpp"
+  [ "$nfields" -ge 50 ] || fail "found only $nfields fields in the SJS_DEFINE_JSON lines of $headers_named"
 }
 
 # check_http_routes: starts the built sjsd with HTTP on a free loopback port (port 0) in a temp data
