@@ -217,6 +217,7 @@ int run(int argc, char** argv) {
   add_binary_commands(app, ctx);
   add_context_commands(app, ctx);
   add_job_commands(app, ctx, job_args);
+  add_cluster_commands(app, ctx);
   add_daemon_commands(app, ctx);
   add_user_commands(app, ctx);
 

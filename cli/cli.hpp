@@ -48,6 +48,7 @@ void add_context_commands(CLI::App& app, Context& ctx);
 void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job_args);
 void add_daemon_commands(CLI::App& app, Context& ctx);
 void add_user_commands(CLI::App& app, Context& ctx);     // edits the HTTP users file; no daemon
+void add_cluster_commands(CLI::App& app, Context& ctx);
 
 // Starts sjsd for these paths if nothing answers; returns true if it started one.
 // `sjsd_args` are passed on to sjsd (e.g. --http ADDR:PORT).

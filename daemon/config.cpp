@@ -51,6 +51,7 @@ void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) 
   read_number(conf, origin, "store", "map-size-mb", store_map_size_mb);
   read_number(conf, origin, "store", "max-result-bytes", max_result_bytes);
   read_number(conf, origin, "logs", "max-bytes-per-job", logs_max_bytes_per_job);
+  read_number(conf, origin, "clusters", "health-interval-seconds", cluster_health_interval_s);
   read_number(conf, origin, "context", "start-timeout-seconds", context_start_timeout_s);
   read_number(conf, origin, "context", "max-restarts", context_max_restarts);
   read_number(conf, origin, "context", "restart-window-seconds", context_restart_window_s);

@@ -56,6 +56,8 @@ struct DaemonConfig {
   // (a py, wheel or egg binary) and the context ("" = an ad-hoc one) they run on.
   std::string pipelines_default_library;
   std::string pipelines_default_context;
+  // Partition servers: sjsd checks every registered server's /control/health this often (0 = never).
+  double cluster_health_interval_s = 2;
 
   // Applies a parsed sjsd.conf; throws Error(bad_request) naming a bad key.
   void apply(const nlohmann::json& conf, const std::string& origin);

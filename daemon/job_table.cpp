@@ -387,7 +387,20 @@ void JobTable::start_job(LiveJob& job, Context& ctx) {
   }
   run.config = job.config;
   run.work_dir = m_config.data_dir + "/run/" + job.info.id;
+  if (m_cluster_token && job.info.runtime != "exec") run.cluster_token = m_cluster_token(job.info.id);
   ctx.runtime->run(std::move(run));
+}
+
+void JobTable::job_cluster(const std::string& job_id, const worker::FromWorker& msg) {
+  LiveJob* job = live(job_id);
+  if (job && m_cluster_message) m_cluster_message(job->info, msg);
+}
+
+void JobTable::send_to_worker(const std::string& job_id, const worker::ToWorker& msg) {
+  LiveJob* job = live(job_id);
+  if (!job || job->info.state != job_state::k_running) return;
+  Context* ctx = m_contexts.find(job->info.context);
+  if (ctx && ctx->runtime) ctx->runtime->send_cluster(msg);
 }
 
 // The timer holds only the job id: the job may have ended and its (ad-hoc) context may be gone

@@ -76,11 +76,23 @@ class JobTable : public JobSink {
   // Live jobs in a state (QUEUED, RUNNING).
   std::size_t count_in_state(const char* state) const;
 
+  // Partition servers (ClusterTable, wired by Service): the token a job's worker gets at its start
+  // (resident runtimes only), and where the worker's cluster messages go.
+  using ClusterToken = std::function<std::string(const std::string& job_id)>;
+  using ClusterMessage = std::function<void(const JobInfo& job, const worker::FromWorker& msg)>;
+  void set_cluster_hooks(ClusterToken token, ClusterMessage message) {
+    m_cluster_token = std::move(token);
+    m_cluster_message = std::move(message);
+  }
+  // A message to a running job's worker (dropped if the job no longer runs).
+  void send_to_worker(const std::string& job_id, const worker::ToWorker& msg);
+
   // JobSink (from runtimes)
   void job_started(const std::string& job_id, int pid) override;
   void job_output(const std::string& job_id, std::string_view data) override;
   void job_ended(const std::string& job_id, JobOutcome outcome) override;
   void runtime_died(Runtime& runtime, const std::string& why) override { m_contexts.runtime_died(runtime, why); }
+  void job_cluster(const std::string& job_id, const worker::FromWorker& msg) override;
 
  private:
   struct Waiter {
@@ -131,6 +143,8 @@ class JobTable : public JobSink {
   JobEvents& m_events;
   std::function<void(const std::string&)> m_callback_check;
   std::function<void()> m_on_idle;
+  ClusterToken m_cluster_token;
+  ClusterMessage m_cluster_message;
 
   // Owned by the core thread:
   std::unordered_map<std::string, std::unique_ptr<LiveJob>> m_live;

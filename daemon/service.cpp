@@ -34,6 +34,8 @@ Service::Service(asio::io_context& io, store::Store& store, BlobStore& blobs, co
       m_jobs(io, store, m_config, m_binaries, m_contexts, m_events),
       m_callbacks(store, m_events),
       m_retention(io, store, m_config, [this](const std::vector<std::string>& ids) { m_jobs.forget(ids); }),
+      m_clusters(io, store, http_control_call(io),
+                 ClusterOptions{m_config.cluster_health_interval_s, m_config.kill_grace_s, 1u << 20, 1000}),
       m_shutdown_timer(io) {
   make_dirs(m_config.data_dir + "/logs", 0700);
   make_dirs(m_config.data_dir + "/run", 0700);
@@ -62,6 +64,38 @@ Service::Service(asio::io_context& io, store::Store& store, BlobStore& blobs, co
   });
   m_jobs.set_callback_check([this](const std::string& url) { m_callbacks.check(url); });
   m_jobs.set_on_idle([this] { maybe_finish_shutdown(); });
+  wire_clusters();
+}
+
+// The cluster table hears the workers' cluster messages through the job table, answers through
+// the job's worker, writes to the job's log, and ends a job's clusters once the job's end is committed.
+void Service::wire_clusters() {
+  m_jobs.set_cluster_hooks([this](const std::string& job_id) { return m_clusters.token_for(job_id); },
+                           [this](const JobInfo& job, const worker::FromWorker& msg) {
+                             if (auto* m = std::get_if<worker::ClusterOpen>(&msg)) m_clusters.open(*m, job.context, job.runtime);
+                             else if (auto* r = std::get_if<worker::ClusterRegister>(&msg)) m_clusters.registered(*r);
+                             else if (auto* p = std::get_if<worker::ClusterPartition>(&msg)) m_clusters.partition_failed(*p);
+                             else if (auto* e = std::get_if<worker::ClusterEnded>(&msg)) m_clusters.ended(*e);
+                           });
+  ClusterHooks hooks;
+  hooks.send = [this](const std::string& job, const worker::ToWorker& msg) { m_jobs.send_to_worker(job, msg); };
+  hooks.log = [this](const std::string& job, const std::string& line) { m_jobs.job_output(job, line + "\n"); };
+  hooks.kill = [this](const std::string& job, const std::string& why) {
+    spdlog::warn("job {}: killed: {}", job, why);
+    try {
+      m_jobs.kill(job, Reply<JobResult>{[](JobResult) {}, [](const Error&) {}});
+    } catch (const Error&) {
+      // it ended meanwhile
+    }
+  };
+  m_clusters.set_hooks(std::move(hooks));
+  m_events.on_ended([this](const JobInfo& job, const nlohmann::json&) {
+    const std::string error =
+        job.error.is_object() && job.error.contains("message") && job.error["message"].is_string()
+            ? job.error["message"].get<std::string>()
+            : "";
+    m_clusters.job_ended(job.id, job.state, error);
+  });
 }
 
 Service::~Service() { m_pool.join(); }
@@ -72,6 +106,7 @@ void Service::start() {
   m_contexts.start_stored();
   m_jobs.requeue();
   m_retention.start();
+  m_clusters.load();
 }
 
 void Service::set_callback_sender(CallbackSender sender) {
@@ -151,6 +186,7 @@ void Service::shutdown(std::function<void()> done) {
   m_contexts.begin_shutdown();
   m_jobs.begin_shutdown();
   m_retention.stop();
+  m_clusters.stop_all();  // their jobs end FINISHED with their results, within the grace period
   spdlog::info("shutting down: {} running job(s) get {} s to end", m_contexts.running_jobs(), m_config.shutdown_grace_s);
   m_shutdown_timer.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(m_config.shutdown_grace_s * 1000)));
   m_shutdown_timer.async_wait([this](const boost::system::error_code& ec) {
@@ -164,6 +200,7 @@ void Service::maybe_finish_shutdown() {
   m_shutdown_timer.cancel();
   // Jobs still queued stay queued in the store and run at the next start.
   m_jobs.fail_waiters();
+  m_clusters.shutdown();
   // Resident workers get to stop cleanly (a Spark driver stops its application) before the daemon exits.
   auto done = std::move(m_shutdown_done);
   m_shutdown_done = nullptr;

@@ -9,6 +9,7 @@
 //   CallbackOutbox  durable job callbacks
 //   Retention       pruning of finished jobs
 //   JobEvents       job started/ended, published after commit (callbacks, metrics)
+//   ClusterTable    partition-server clusters: registrations, health, state, stop, results
 //
 // Threads: everything here runs on the core thread (the daemon's one
 // io_context) and owns its state without locks. Blocking work (hashing an
@@ -26,6 +27,7 @@
 #include "binary_catalog.hpp"
 #include "blobs.hpp"
 #include "callback_outbox.hpp"
+#include "cluster_table.hpp"
 #include "config.hpp"
 #include "context_manager.hpp"
 #include "data_files.hpp"
@@ -102,6 +104,18 @@ class Service {
   void wait_job(const JobWaitArgs& args, Reply<JobResult> reply) { m_jobs.wait(args, std::move(reply)); }
   void job_log(const JobLogArgs& args, Stream stream) { m_jobs.log(args, std::move(stream)); }
 
+  // partition-server clusters
+  ClusterListResult list_clusters() const { return m_clusters.list(); }
+  ClusterInfo show_cluster(const std::string& name) const { return m_clusters.show(name); }
+  void wait_cluster(const ClusterWaitArgs& args, Reply<ClusterWaitResult> reply) { m_clusters.wait(args, std::move(reply)); }
+  void stop_cluster(const ClusterWaitArgs& args, Reply<ClusterWaitResult> reply) { m_clusters.stop(args, std::move(reply)); }
+  ClusterResults cluster_results(const std::string& name) const { return m_clusters.results(name); }
+  // POST /clusters/<name>/register: a partition server outside the worker's process.
+  ClusterInfo register_cluster_server(const std::string& name, std::int64_t partition, const std::string& host,
+                                      std::int64_t port, const std::string& token, const std::string& from) {
+    return m_clusters.register_server(name, partition, host, port, token, from);
+  }
+
   DaemonStatusResult status() const;
   const std::string& data_dir() const { return m_config.data_dir; }
   const DaemonConfig& config() const { return m_config; }
@@ -118,6 +132,7 @@ class Service {
 
  private:
   void maybe_finish_shutdown();
+  void wire_clusters();
 
   boost::asio::io_context& m_io;
   store::Store& m_store;
@@ -132,6 +147,7 @@ class Service {
   JobTable m_jobs;
   CallbackOutbox m_callbacks;
   Retention m_retention;
+  ClusterTable m_clusters;
 
   std::int64_t m_started_ms = 0;
   bool m_shutting_down = false;

@@ -1,5 +1,7 @@
 #include "sjs/messages.hpp"
 
+#include "sjs/cluster_messages.hpp"
+
 #include "sjs/errors.hpp"
 
 namespace sjs {
@@ -62,5 +64,14 @@ template JobConfigResult parse_args<JobConfigResult>(const nlohmann::json&);
 template JobLogChunk parse_args<JobLogChunk>(const nlohmann::json&);
 template JobListResult parse_args<JobListResult>(const nlohmann::json&);
 template DaemonStatusResult parse_args<DaemonStatusResult>(const nlohmann::json&);
+template ClusterWaitArgs parse_args<ClusterWaitArgs>(const nlohmann::json&);
+template ClusterInfo parse_args<ClusterInfo>(const nlohmann::json&);
+template ClusterListResult parse_args<ClusterListResult>(const nlohmann::json&);
+template ClusterWaitResult parse_args<ClusterWaitResult>(const nlohmann::json&);
+template ClusterResults parse_args<ClusterResults>(const nlohmann::json&);
+
+bool is_final_cluster_state(const std::string& state) {
+  return state == cluster_state::k_stopped || state == cluster_state::k_failed;
+}
 
 }  // namespace sjs

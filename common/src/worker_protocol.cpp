@@ -199,6 +199,7 @@ void to_json(json& j, const Run& m) {
   j["config"] = m.config;
   j["context"] = m.context;
   if (!m.steps.is_null()) j["steps"] = m.steps;
+  if (!m.cluster_token.empty()) j["cluster_token"] = m.cluster_token;
 }
 void from_json(const json& j, Run& m) {
   Fields f(j, k_run);
@@ -217,6 +218,7 @@ void from_json(const json& j, Run& m) {
   m.context = f.string("context");
   m.steps = j.contains("steps") ? j["steps"] : json();
   if (!m.steps.is_null() && !m.steps.is_array()) f.fail("field \"steps\" must be an array, not " + Fields::article(m.steps));
+  m.cluster_token = f.string_or("cluster_token", "");
 }
 
 void to_json(json& j, const Cancel& m) {
@@ -378,6 +380,108 @@ void from_json(const json& j, ErrorReport& m) {
   m.message = f.string("message");
 }
 
+// ---- partition servers ----------------------------------------------------------
+
+void to_json(json& j, const ClusterOpened& m) {
+  j = message(k_cluster_opened);
+  j["id"] = m.id;
+  j["error"] = m.error;
+}
+void from_json(const json& j, ClusterOpened& m) {
+  Fields f(j, k_cluster_opened);
+  f.expect_type(k_cluster_opened);
+  m.id = f.unsigned_integer("id");
+  m.error = f.string_or("error", "");
+}
+
+void to_json(json& j, const ClusterStop& m) {
+  j = message(k_cluster_stop);
+  j["job"] = m.job;
+  j["cluster"] = m.cluster;
+}
+void from_json(const json& j, ClusterStop& m) {
+  Fields f(j, k_cluster_stop);
+  f.expect_type(k_cluster_stop);
+  m.job = f.string("job");
+  m.cluster = f.string("cluster");
+}
+
+void to_json(json& j, const ClusterOpen& m) {
+  j = message(k_cluster_open);
+  j["id"] = m.id;
+  j["job"] = m.job;
+  j["cluster"] = m.cluster;
+  j["partitions"] = m.partitions;
+}
+void from_json(const json& j, ClusterOpen& m) {
+  Fields f(j, k_cluster_open);
+  f.expect_type(k_cluster_open);
+  m.id = f.unsigned_integer("id");
+  m.job = f.string("job");
+  m.cluster = f.string("cluster");
+  m.partitions = f.integer("partitions");
+}
+
+void to_json(json& j, const ClusterRegister& m) {
+  j = message(k_cluster_register);
+  j["job"] = m.job;
+  j["cluster"] = m.cluster;
+  j["partition"] = m.partition;
+  j["host"] = m.host;
+  j["port"] = m.port;
+  j["token"] = m.token;
+}
+void from_json(const json& j, ClusterRegister& m) {
+  Fields f(j, k_cluster_register);
+  f.expect_type(k_cluster_register);
+  m.job = f.string("job");
+  m.cluster = f.string("cluster");
+  m.partition = f.integer("partition");
+  m.host = f.string("host");
+  m.port = f.integer("port");
+  m.token = f.string("token");
+}
+
+void to_json(json& j, const ClusterPartition& m) {
+  j = message(k_cluster_partition);
+  j["job"] = m.job;
+  j["cluster"] = m.cluster;
+  j["partition"] = m.partition;
+  j["error"] = m.error;
+}
+void from_json(const json& j, ClusterPartition& m) {
+  Fields f(j, k_cluster_partition);
+  f.expect_type(k_cluster_partition);
+  m.job = f.string("job");
+  m.cluster = f.string("cluster");
+  m.partition = f.integer("partition");
+  m.error = f.string_or("error", "");
+}
+
+void to_json(json& j, const ClusterEnded& m) {
+  j = message(k_cluster_ended);
+  j["job"] = m.job;
+  j["cluster"] = m.cluster;
+  j["results"] = m.results;
+  j["error"] = m.error;
+  if (m.killed) j["killed"] = true;
+}
+void from_json(const json& j, ClusterEnded& m) {
+  Fields f(j, k_cluster_ended);
+  f.expect_type(k_cluster_ended);
+  m.job = f.string("job");
+  m.cluster = f.string("cluster");
+  const json* results = f.optional("results");
+  m.results = results ? *results : json();
+  if (!m.results.is_null() && !m.results.is_array()) {
+    f.fail("field \"results\" must be an array or null, not " + Fields::article(m.results));
+  }
+  m.error = f.string_or("error", "");
+  const json* killed = f.optional("killed");
+  if (killed && !killed->is_boolean()) f.fail("field \"killed\" must be a boolean, not " + Fields::article(*killed));
+  m.killed = killed && killed->get<bool>();
+}
+
 // ---- decoding -----------------------------------------------------------------
 
 FromWorker decode(const json& m) {
@@ -390,9 +494,14 @@ FromWorker decode(const json& m) {
   if (type == k_failed) return m.get<Failed>();
   if (type == k_objects) return m.get<ObjectsAnswer>();
   if (type == k_error) return m.get<ErrorReport>();
+  if (type == k_cluster_open) return m.get<ClusterOpen>();
+  if (type == k_cluster_register) return m.get<ClusterRegister>();
+  if (type == k_cluster_partition) return m.get<ClusterPartition>();
+  if (type == k_cluster_ended) return m.get<ClusterEnded>();
   throw Error(ErrorCode::protocol, "unknown worker message type \"" + type +
                                        "\" (a worker sends hello, started, log, progress, finished, failed, "
-                                       "objects or error)");
+                                       "objects, error or cluster_open, cluster_register, cluster_partition, "
+                                       "cluster_ended)");
 }
 
 FromWorker decode_frame(std::string_view payload) {
@@ -405,8 +514,11 @@ ToWorker decode_for_worker(const json& m) {
   if (type == k_cancel) return m.get<Cancel>();
   if (type == k_objects) return m.get<ObjectsRequest>();
   if (type == k_shutdown) return m.get<Shutdown>();
-  throw Error(ErrorCode::protocol,
-              "unknown daemon message type \"" + type + "\" (the daemon sends run, cancel, objects or shutdown)");
+  if (type == k_cluster_opened) return m.get<ClusterOpened>();
+  if (type == k_cluster_stop) return m.get<ClusterStop>();
+  throw Error(ErrorCode::protocol, "unknown daemon message type \"" + type +
+                                       "\" (the daemon sends run, cancel, objects, shutdown, cluster_opened or "
+                                       "cluster_stop)");
 }
 
 Hello check_hello(const json& m) {

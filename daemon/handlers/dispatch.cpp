@@ -8,7 +8,7 @@ namespace sjs {
 void dispatch(Service& service, const std::string& op, const nlohmann::json& args, const Responder& respond) {
   try {
     Handler h = nullptr;
-    for (auto family : {binary_handler, context_handler, job_handler, daemon_handler}) {
+    for (auto family : {binary_handler, context_handler, job_handler, daemon_handler, cluster_handler}) {
       if ((h = family(op))) break;
     }
     if (!h) throw Error(ErrorCode::usage, "unknown op \"" + op + "\" (see docs/protocol.md)");

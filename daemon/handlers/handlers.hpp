@@ -29,6 +29,7 @@ Handler binary_handler(const std::string& op);
 Handler context_handler(const std::string& op);
 Handler job_handler(const std::string& op);
 Handler daemon_handler(const std::string& op);
+Handler cluster_handler(const std::string& op);
 
 // Replies with a typed result converted to JSON.
 template <typename T>

@@ -224,6 +224,11 @@ void Authenticator::authenticate(HttpRequest& request, std::shared_ptr<HttpRespo
                                  std::function<void()> proceed) {
   // The health check is never behind auth.
   if (request.segments.size() == 1 && request.segments[0] == "healthz") return proceed();
+  // A partition server's registration carries its cluster's token instead (routes_clusters.cpp checks it).
+  if (request.method == "POST" && request.segments.size() == 3 && request.segments[0] == "clusters" &&
+      request.segments[2] == "register") {
+    return proceed();
+  }
   // CORS preflights carry no credentials; the routes answer them.
   if (m_options.cors && request.method == "OPTIONS" && !request.header("access-control-request-method").empty()) {
     return proceed();

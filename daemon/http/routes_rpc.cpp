@@ -11,6 +11,7 @@
 #include "http/metrics.hpp"
 #include "http/openapi.hpp"
 #include "http/routes.hpp"
+#include "sjs/cluster_messages.hpp"
 #include "service.hpp"
 #include "sjs/errors.hpp"
 #include "sjs/messages.hpp"
@@ -95,6 +96,11 @@ const std::vector<RpcOp>& rpc_ops() {
       {op::k_job_list, "jobs:read", "List jobs, newest first"},
       {op::k_job_kill, "jobs:delete", "Kill a job"},
       {op::k_job_wait, "jobs:read", "Wait until a job ends"},
+      {op::k_cluster_list, "jobs:read", "List partition-server clusters"},
+      {op::k_cluster_show, "jobs:read", "One cluster: state and its servers' addresses"},
+      {op::k_cluster_wait, "jobs:read", "Wait until a cluster is READY (or ended)"},
+      {op::k_cluster_stop, "jobs:delete", "Stop a cluster and collect its results"},
+      {op::k_cluster_result, "jobs:read", "A stopped cluster's results"},
       {op::k_daemon_status, "", "The daemon's status"},
       {op::k_daemon_stop, "*", "Stop the daemon"},
   };

@@ -24,7 +24,7 @@ bool route_sjs(Service& service, const HttpRequest& req, const std::shared_ptr<H
   if (seg.empty()) return false;
   const std::string& area = seg[0];
   if (area != "binaries" && area != "jars" && area != "contexts" && area != "jobs" && area != "data" &&
-      area != "healthz" && area != "pipelines") {
+      area != "healthz" && area != "pipelines" && area != "clusters") {
     return false;
   }
   const Call c{service, req, responder};
@@ -41,6 +41,10 @@ bool route_sjs(Service& service, const HttpRequest& req, const std::shared_ptr<H
     }
     if (area == "pipelines") {
       route_pipelines(c);
+      return true;
+    }
+    if (area == "clusters") {
+      route_clusters(c);
       return true;
     }
     if (std::string why = bad_segment(seg, 1); !why.empty()) {

@@ -95,6 +95,7 @@ void route_contexts(const Call& c);
 bool route_jobs(const Call& c);
 void route_data(const Call& c);
 void route_pipelines(const Call& c);
+void route_clusters(const Call& c);
 // POST /jobs/submit and GET /jobs/status/<id> (routes_pipelines.cpp); false if neither.
 bool route_pipeline_compat(const Call& c);
 // The answer to a sync submission (POST /jobs?sync=true) once the job has ended or the wait expired.

@@ -15,6 +15,7 @@
 
 #include "runtimes/launch.hpp"
 #include "sjs/messages.hpp"
+#include "sjs/worker_protocol.hpp"
 
 namespace sjs {
 
@@ -35,6 +36,7 @@ struct JobRun {
   std::vector<BinaryRef> binaries;  // the job's binary, then its dependencies (--with)
   nlohmann::json config;     // with secrets: the job gets them
   std::string work_dir;      // private scratch dir for this run, removed afterwards
+  std::string cluster_token; // resident workers: the token its partition servers register with
 };
 
 // How a job ended, as the runtime saw it.
@@ -58,6 +60,11 @@ class JobSink {
   // A resident runtime's worker died on its own (not stopped): its jobs have
   // already ended through job_ended. The owner decides whether to restart it.
   virtual void runtime_died(Runtime& runtime, const std::string& why) = 0;
+  // A job's partition-server message (cluster_open, cluster_register, cluster_partition, cluster_ended).
+  virtual void job_cluster(const std::string& job_id, const worker::FromWorker& msg) {
+    (void)job_id;
+    (void)msg;
+  }
 };
 
 struct RuntimeOptions {
@@ -86,6 +93,8 @@ class Runtime {
   virtual void stop(std::function<void()> stopped) = 0;
   // Named objects held by the context (jvm, spark); `error` non-empty if it has none.
   virtual void list_objects(std::function<void(std::vector<std::string>, const std::string& error)> done);
+  // A partition-server message to the worker (resident runtimes; others drop it).
+  virtual void send_cluster(const worker::ToWorker& msg) { (void)msg; }
 };
 
 // ---- the registry (registry.cpp): the daemon's half of the runtime table (sjs/runtimes.hpp) ----

@@ -367,6 +367,7 @@ void WorkerRuntime::run(JobRun run) {
   msg.config = run.config.is_object() ? std::move(run.config) : nlohmann::json::object();
   msg.context = m_options.context_name;
   msg.steps = run.job.steps;
+  msg.cluster_token = std::move(run.cluster_token);
   send(msg);
 }
 

@@ -28,6 +28,7 @@ class WorkerRuntime : public Runtime {
   void cancel(const std::string& job_id, const std::string& reason) override;
   void stop(std::function<void()> stopped) override;
   void list_objects(std::function<void(std::vector<std::string>, const std::string&)> done) override;
+  void send_cluster(const worker::ToWorker& msg) override { send(msg); }
 
   struct Worker;  // the process and its channel (worker_runtime.cpp)
 
@@ -43,6 +44,11 @@ class WorkerRuntime : public Runtime {
   void on_message(const worker::Failed& m);
   void on_message(const worker::ObjectsAnswer& m);
   void on_message(const worker::ErrorReport& m);
+  // Partition servers: passed to the sink for a job this runtime runs.
+  template <typename ClusterMessage>
+  void on_message(const ClusterMessage& m) {
+    if (m_jobs.count(m.job)) m_sink.job_cluster(m.job, m);
+  }
   void end_job(const std::string& job_id, JobOutcome outcome);
   // The worker broke the protocol: a failed start, or (once ready) killed and
   // handled like a crash whose reason is `why`.

@@ -31,6 +31,7 @@ struct Dbs {
   MDB_dbi binaries;   // name \0 version(be32) -> StoredBinary
   MDB_dbi contexts;   // name -> StoredContext
   MDB_dbi callbacks;  // job id -> callback URL, until it was delivered or given up on
+  MDB_dbi clusters;   // cluster name -> its record (JSON, ClusterTable's)
 };
 
 namespace {
@@ -123,6 +124,7 @@ Store::Store(const StoreOptions& options, Post post) : m_dbs(std::make_unique<Db
   d.keys = txn.open_db("job_keys", true);
   d.binaries = txn.open_db("binaries", true);
   d.contexts = txn.open_db("contexts", true);
+  d.clusters = txn.open_db("clusters", true);  // added after schema 1: created where missing
   txn.commit();
   m_writer = std::thread([this] { writer_loop(); });
 }
@@ -466,6 +468,31 @@ std::optional<ContextInfo> Store::get_context(const std::string& name) const {
   std::string_view v;
   if (!txn.get(m_dbs->contexts, name, v)) return std::nullopt;
   return to_wire(decode_context(v));
+}
+
+// ---- clusters -----------------------------------------------------------------------
+
+void Store::put_cluster(const std::string& name, const nlohmann::json& record, Done done) {
+  enqueue([this, name, text = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)](Txn& txn) {
+    txn.put(m_dbs->clusters, name, text);
+  },
+          std::move(done));
+}
+
+void Store::delete_cluster(const std::string& name, Done done) {
+  enqueue([this, name](Txn& txn) { txn.del(m_dbs->clusters, name); }, std::move(done));
+}
+
+std::vector<nlohmann::json> Store::list_clusters() const {
+  Txn txn(*m_env, true);
+  Cursor cur(txn, m_dbs->clusters);
+  std::vector<nlohmann::json> out;
+  for (bool ok = cur.first(); ok; ok = cur.next()) {
+    const auto v = cur.value();
+    auto j = nlohmann::json::parse(v.begin(), v.end(), nullptr, false);
+    if (!j.is_discarded()) out.push_back(std::move(j));
+  }
+  return out;
 }
 
 }  // namespace sjs::store

@@ -73,6 +73,9 @@ class Store {
   std::vector<ContextInfo> list_contexts() const;
   std::optional<ContextInfo> get_context(const std::string& name) const;
 
+  // Partition-server clusters' records (ClusterTable owns their shape), by name.
+  std::vector<nlohmann::json> list_clusters() const;
+
   // ---- writes (queued; applied in order; `done` after the commit) ----
   // Inserts or updates a job and its indexes; a non-null config/result is stored with it.
   void put_job(const JobInfo& job, const nlohmann::json* config, const nlohmann::json* result, Done done = {});
@@ -80,6 +83,8 @@ class Store {
   void delete_binary(const std::string& name, int version, Done done = {});  // version 0 = all
   void put_context(const ContextInfo& context, Done done = {});
   void delete_context(const std::string& name, Done done = {});
+  void put_cluster(const std::string& name, const nlohmann::json& record, Done done = {});
+  void delete_cluster(const std::string& name, Done done = {});
   // The job's callback was delivered, or given up on.
   void callback_done(const std::string& job_id, Done done = {});
   // Removes finished jobs past the policy; `removed` gets their ids (for their logs).

@@ -43,7 +43,7 @@ MAX_FRAME = 64 * 1024 * 1024
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HEADER = os.path.join(REPO, "common", "include", "sjs", "worker_protocol.hpp")
 FAILURE_KINDS = ("validation", "loading", "error", "killed")
-KNOWN_CAPABILITIES = ("named-objects", "cancel", "steps")
+KNOWN_CAPABILITIES = ("named-objects", "cancel", "steps", "clusters")
 
 
 class TestFailure(Exception):
@@ -237,6 +237,18 @@ SHAPES = {
                ("error", True, _error_object)],
     "objects": [("id", True, lambda v: _is_int(v) and v >= 0), ("names", True, _strings)],
     "error": [("message", True, lambda v: isinstance(v, str))],
+    # partition servers (workers with the "clusters" capability)
+    "cluster_open": [("id", True, lambda v: _is_int(v) and v >= 0), ("job", True, lambda v: isinstance(v, str)),
+                     ("cluster", True, lambda v: isinstance(v, str)), ("partitions", True, _is_int)],
+    "cluster_register": [("job", True, lambda v: isinstance(v, str)), ("cluster", True, lambda v: isinstance(v, str)),
+                         ("partition", True, _is_int), ("host", True, lambda v: isinstance(v, str)),
+                         ("port", True, _is_int), ("token", True, lambda v: isinstance(v, str))],
+    "cluster_partition": [("job", True, lambda v: isinstance(v, str)), ("cluster", True, lambda v: isinstance(v, str)),
+                          ("partition", True, _is_int), ("error", False, lambda v: isinstance(v, str))],
+    "cluster_ended": [("job", True, lambda v: isinstance(v, str)), ("cluster", True, lambda v: isinstance(v, str)),
+                      ("results", False, lambda v: v is None or isinstance(v, list)),
+                      ("error", False, lambda v: isinstance(v, str)),
+                      ("killed", False, lambda v: isinstance(v, bool))],
 }
 
 

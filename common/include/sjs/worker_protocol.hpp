@@ -34,6 +34,8 @@ constexpr const char* k_run = "run";
 constexpr const char* k_cancel = "cancel";
 constexpr const char* k_objects = "objects";  // also the worker's answer
 constexpr const char* k_shutdown = "shutdown";
+constexpr const char* k_cluster_opened = "cluster_opened";  // answers cluster_open
+constexpr const char* k_cluster_stop = "cluster_stop";
 
 // worker -> daemon
 constexpr const char* k_hello = "hello";
@@ -43,10 +45,16 @@ constexpr const char* k_progress = "progress";
 constexpr const char* k_finished = "finished";
 constexpr const char* k_failed = "failed";
 constexpr const char* k_error = "error";
+// Partition servers (docs/partition-servers.md): only from workers with the "clusters" capability.
+constexpr const char* k_cluster_open = "cluster_open";
+constexpr const char* k_cluster_register = "cluster_register";
+constexpr const char* k_cluster_partition = "cluster_partition";
+constexpr const char* k_cluster_ended = "cluster_ended";
 
 // hello.capabilities the JVM runner announces.
 constexpr const char* k_capability_named_objects = "named-objects";  // answers `objects`
 constexpr const char* k_capability_cancel = "cancel";                // honours `cancel`
+constexpr const char* k_capability_clusters = "clusters";            // ctx.serve_partitions
 
 // ---- daemon -> worker -------------------------------------------------------
 
@@ -68,6 +76,8 @@ struct Run {
   // A step pipeline (`sjs job submit LIB --steps`): [[name, arg...], ...], entry "". Null: not a
   // pipeline, and not sent. Only for workers whose hello has the "steps" capability.
   nlohmann::json steps;
+  // The job's cluster token: registrations of its partition servers must carry it. "": not sent.
+  std::string cluster_token;
 };
 
 // Stop a job: it still ends with exactly one `failed` (kind killed) or `finished`.
@@ -82,6 +92,18 @@ struct ObjectsRequest {
 
 // Stop every job, stop Spark, exit 0.
 struct Shutdown {};
+
+// The daemon's answer to ClusterOpen (same id): error "" = open, else why not.
+struct ClusterOpened {
+  std::uint64_t id = 0;
+  std::string error;
+};
+
+// Stop a cluster: its servers stop, the worker collects results and sends ClusterEnded.
+struct ClusterStop {
+  std::string job;
+  std::string cluster;
+};
 
 // ---- worker -> daemon -------------------------------------------------------
 
@@ -151,12 +173,49 @@ struct ErrorReport {
   std::string message;
 };
 
+// A job opens a cluster of `partitions` partition servers; answered by ClusterOpened.
+struct ClusterOpen {
+  std::uint64_t id = 0;
+  std::string job;
+  std::string cluster;
+  std::int64_t partitions = 0;
+};
+
+// A partition server is up: where it answers. Replaces an earlier registration of the partition.
+struct ClusterRegister {
+  std::string job;
+  std::string cluster;
+  std::int64_t partition = 0;
+  std::string host;
+  std::int64_t port = 0;
+  std::string token;
+};
+
+// A partition server failed: DOWN until it registers again.
+struct ClusterPartition {
+  std::string job;
+  std::string cluster;
+  std::int64_t partition = 0;
+  std::string error;
+};
+
+// Every server of the cluster stopped: error "" = STOPPED with `results` (one per partition), else
+// FAILED; `killed`: its job was killed (STOPPED, `error` says so).
+struct ClusterEnded {
+  std::string job;
+  std::string cluster;
+  nlohmann::json results;
+  std::string error;
+  bool killed = false;
+};
+
 // ---- decoding ---------------------------------------------------------------
 
 // What a worker may send.
-using FromWorker = std::variant<Hello, Started, Log, Progress, Finished, Failed, ObjectsAnswer, ErrorReport>;
+using FromWorker = std::variant<Hello, Started, Log, Progress, Finished, Failed, ObjectsAnswer, ErrorReport,
+                                ClusterOpen, ClusterRegister, ClusterPartition, ClusterEnded>;
 // What the daemon may send.
-using ToWorker = std::variant<Run, Cancel, ObjectsRequest, Shutdown>;
+using ToWorker = std::variant<Run, Cancel, ObjectsRequest, Shutdown, ClusterOpened, ClusterStop>;
 
 // A message from a worker, decoded and checked: every required field present
 // with its type. Throws Error(protocol) on anything else (not an object, no
@@ -200,6 +259,12 @@ SJS_WORKER_MESSAGE(Finished)
 SJS_WORKER_MESSAGE(Failed)
 SJS_WORKER_MESSAGE(ObjectsAnswer)
 SJS_WORKER_MESSAGE(ErrorReport)
+SJS_WORKER_MESSAGE(ClusterOpened)
+SJS_WORKER_MESSAGE(ClusterStop)
+SJS_WORKER_MESSAGE(ClusterOpen)
+SJS_WORKER_MESSAGE(ClusterRegister)
+SJS_WORKER_MESSAGE(ClusterPartition)
+SJS_WORKER_MESSAGE(ClusterEnded)
 #undef SJS_WORKER_MESSAGE
 
 }  // namespace sjs::worker

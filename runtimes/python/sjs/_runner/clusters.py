@@ -65,10 +65,13 @@ class Cluster:
             self.owner.worker.send(dict(message, job=self.run.job_ref, cluster=self.name))
             return True
 
-    def end(self, results, error):
-        """cluster_ended, once; the cluster leaves the runner's table."""
+    def end(self, results, error, killed=False):
+        """cluster_ended, once; the cluster leaves the runner's table. `killed`: it ended because its job
+        was killed (sjsd shows it STOPPED with the reason, not FAILED)."""
         message = {"type": "cluster_ended", "job": self.run.job_ref, "cluster": self.name, "results": results,
                    "error": error or ""}
+        if killed:
+            message["killed"] = True
         try:
             frame = frames.encode(message)
         except (frames.TooLarge, ValueError, TypeError) as e:
@@ -109,8 +112,8 @@ class Cluster:
                 self.error = error
         self.stop()
 
-    def kill(self, reason):
-        """The job was killed (or ended): every server closes now, and cluster_ended says why."""
+    def kill(self, reason, killed=False):
+        """The job was killed (`killed`) or failed: every server closes now, and cluster_ended says why."""
         with self.lock:
             if self.killed is None:
                 self.killed = reason
@@ -120,7 +123,7 @@ class Cluster:
         for s in servers:
             s.close(0)
         self._shutdown_remote(remote)
-        self.end(None, reason)
+        self.end(None, reason, killed)
 
     def _shutdown_remote(self, addresses):
         """POST /control/shutdown to servers on executors (sjsd does too; whichever comes first)."""
@@ -197,7 +200,7 @@ class Clusters:
         with self._lock:
             mine = [c for c in self._open.values() if c.run.job_id == job_id]
         for c in mine:
-            c.kill(reason)
+            c.kill(reason, killed=True)
 
     def shutdown(self):
         if self._relay is not None:
@@ -283,7 +286,7 @@ class Clusters:
             raise sjs.ClusterError(str(e)) from None
         except BaseException as e:  # noqa: BLE001 (cluster_ended is sent whatever happens)
             if run.cancel_event.is_set() or isinstance(e, sjs.JobCancelled):
-                c.kill("the job was killed")
+                c.kill("the job was killed", killed=True)
             else:
                 c.kill(c.error or "serve_partitions failed: %s" % P.describe(e))
             raise
