@@ -106,3 +106,11 @@ if command -v wrk >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1; then
 else
   echo "skipped: wrk and nginx are not installed (run scripts/install-bench-deps.sh)"
 fi
+
+echo
+echo "== 7: partition servers: submit to READY (4 and 32 local partitions), requests/s vs a bare http.server"
+if [ -n "$JVM_ARGS" ]; then
+  python3 "$ROOT/tests/bench/bench_clusters.py" "$BUILD" --rounds 2 --seconds 3
+else
+  python3 "$ROOT/tests/bench/bench_clusters.py" "$BUILD"
+fi
