@@ -10,7 +10,7 @@ PACKAGES="
   libcli11-dev nlohmann-json3-dev liblmdb-dev lmdb-utils
   libspdlog-dev libfmt-dev catch2 libssl-dev
   default-jdk-headless
-  python3 curl
+  python3 python3-flask curl
   task-spooler
 "
 missing=""

@@ -419,7 +419,7 @@ class SQLContext:
 }  // namespace
 
 TEST_CASE("a pyspark context serves the example's RDD partitions from Spark tasks that register through the "
-          "runner's relay; stop collects their results",
+          "runner's relay, and stop collects their results",
           "[clusters][pyspark]") {
   Sandbox sb(k_fast_grace_conf + k_conf);
   const std::string records = sb.dir() + "/records";
