@@ -93,7 +93,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # Answers go out whole in one write (_end_and_write); without Nagle none waits for the client's
+        # delayed ACK (40 ms a request on a keep-alive connection otherwise).
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         self.server._track(self, busy=False)
+
+    def _end_and_write(self, body):
+        """end_headers() and the body in one write: the status line, headers and body in one segment."""
+        self._headers_buffer.append(b"\r\n")
+        if self.command != "HEAD":
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
     def finish(self):
         try:
@@ -128,9 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection or self.server.stopping.is_set():
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self._end_and_write(body)
 
     def _dispatch(self):
         s = self.server
@@ -237,9 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection or self.server.stopping.is_set():
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self._end_and_write(data)
 
     def _run(self):
         try:
