@@ -1120,6 +1120,28 @@ def cluster_checks(r, jars):
     check(not any(cluster_msgs(r, "cluster_open", j) for j in ("srv6", "srv7", "srv8", "srv9")),
           "bad input opens nothing")
 
+    # the example, once sjs-examples.jar has been built with it
+    with zipfile.ZipFile(jars["examples"]) as z:
+        has_example = "sjs/examples/PartitionSearch.class" in z.namelist()
+    if has_example:
+        r.send({"type": "run", "job": "search", "entry": "sjs.examples.PartitionSearch", "binaries": ex,
+                "config": {"host": "127.0.0.1", "bind": "127.0.0.1"}, "context": r.name, "cluster_token": TOKEN})
+        open_cluster(r, "search", "search", 4)
+        regs = registrations(r, "search", "search", 4)
+        status, _, body = fetch(regs[1]["port"], "GET", "/app/get_list")
+        check(status == 200 and body.decode() == ",".join(str(i) for i in range(250, 500)), "the example's partition 1",
+              body[:40])
+        status, _, body = fetch(regs[1]["port"], "GET", "/app/contains?x=300")
+        check(status == 200 and json.loads(body) is True, "the example's contains", body)
+        status, _, body = fetch(regs[3]["port"], "GET", "/app/contains?x=300")
+        check(status == 200 and json.loads(body) is False, "300 is not in partition 3", body)
+        r.send({"type": "cluster_stop", "job": "search", "cluster": "search"})
+        res = finished(r.end_of("search"), "PartitionSearch")
+        check(res == [{"partition": 0, "requests": 0}, {"partition": 1, "requests": 2}, {"partition": 2, "requests": 0},
+                      {"partition": 3, "requests": 1}], "the example's results", res)
+    else:
+        print("    (sjs-examples.jar has no PartitionSearch yet: its checks skipped; build target sjs-examples)")
+
     wc.check_messages(r)
     r.send({"type": "shutdown"})
     check(r.wait_exit(10) == 0, "shutdown exits 0")

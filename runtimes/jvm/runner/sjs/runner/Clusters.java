@@ -94,8 +94,11 @@ final class Clusters {
     }
   }
 
+  /** Throws ClusterException when the job already serves a cluster of that name. */
   void add(LocalCluster<?> c) {
-    live.put(key(c.run.jobId, c.name), c);
+    if (live.putIfAbsent(key(c.run.jobId, c.name), c) != null) {
+      throw new ClusterException("this job already serves cluster \"" + c.name + "\": give the second one another name");
+    }
   }
 
   void remove(LocalCluster<?> c) {

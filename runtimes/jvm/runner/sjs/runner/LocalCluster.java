@@ -108,12 +108,18 @@ final class LocalCluster<T> {
     if (run.cancelled) throw new JobCancelledException("job " + run.jobId + " was cancelled");
     LocalCluster<T> c = new LocalCluster<T>(ctx, run, cluster, rows, factory,
         config != null ? new Config(config) : Config.empty(), options != null ? options : new ServeOptions());
-    run.worker.clusters.open(run, cluster, rows.size());
+    // known before sjsd can answer, so a cluster_stop right after cluster_opened finds it
+    run.worker.clusters.add(c);
+    try {
+      run.worker.clusters.open(run, cluster, rows.size());
+    } catch (RuntimeException | JobCancelledException e) {
+      run.worker.clusters.remove(c); // never opened: no cluster_ended
+      throw e;
+    }
     return c.serve();
   }
 
   private List<Object> serve() throws JobCancelledException {
-    run.worker.clusters.add(this);
     End why;
     try {
       for (Slot s : slots) s.thread.start();
