@@ -992,6 +992,14 @@ def cluster_checks(r, jars):
         check(status == 200 and json.loads(body) == {"status": "UP", "cluster": "c1", "partition": i},
               "/control/health", body.decode())
     p0 = ports[0]
+    # answers on a kept connection are not held back by Nagle + delayed ACK (~40 ms each without TCP_NODELAY)
+    conn = http.client.HTTPConnection("127.0.0.1", p0, timeout=TIMEOUT)
+    t0 = time.monotonic()
+    for _ in range(50):
+        fetch(p0, "GET", "/control/health", conn=conn)
+    took = time.monotonic() - t0
+    conn.close()
+    check(took < 1.5, "50 requests on one kept connection take under 1.5 s (took %.2f s)" % took)
     status, _, body = fetch(p0, "GET", "/nope")
     check(status == 404 and json.loads(body) == {
         "status": "ERROR", "result": "no such route: /nope (partition servers answer /app/... and /control/...)"},

@@ -159,14 +159,20 @@ final class LocalCluster<T> {
   private List<Object> finish(End why) throws JobCancelledException {
     // a stop waits for in-flight requests and result(); a kill or failure only for the ports to close
     long deadline = System.currentTimeMillis() + (why == End.STOP ? JOIN_MILLIS : CANCEL_JOIN_MILLIS);
+    // The cancel's interrupt of the job's thread may land here, after the end was already seen:
+    // it must not cut the wait short, or the job would be reported killed with its ports still open.
+    boolean interrupted = false;
     for (Slot s : slots) {
-      try {
-        s.thread.join(Math.max(1, deadline - System.currentTimeMillis()));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt(); // a second cancel: stop waiting
-        break;
+      long left;
+      while (s.thread.isAlive() && (left = deadline - System.currentTimeMillis()) > 0) {
+        try {
+          s.thread.join(left);
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
       }
     }
+    if (interrupted) Thread.currentThread().interrupt();
     List<Object> results = new ArrayList<Object>();
     String error;
     synchronized (lock) {
