@@ -49,7 +49,8 @@ for _type, _shape in {
                           ("error", True, lambda v: isinstance(v, str) and v)],
     "cluster_ended": [("job", True, _JOB), ("cluster", True, _NAME),
                       ("results", True, lambda v: v is None or isinstance(v, list)),
-                      ("error", True, lambda v: isinstance(v, str))],
+                      ("error", True, lambda v: isinstance(v, str)),
+                      ("killed", False, lambda v: v is True)],
 }.items():
     wc.SHAPES.setdefault(_type, _shape)
 
@@ -1082,7 +1083,8 @@ def cluster_checks(r, jars):
     r.send({"type": "cancel", "job": "srv3"})
     err = failed(r.end_of("srv3"), "killed", "a cancelled cluster job")
     ended = cluster_msgs(r, "cluster_ended", "srv3")
-    check(len(ended) == 1 and ended[0]["error"] == "the job was killed", "cluster_ended for a killed job", ended)
+    check(len(ended) == 1 and ended[0]["error"] == "the job was killed" and ended[0].get("killed") is True,
+          "cluster_ended for a killed job", ended)
     check(r.messages.index(ended[0]) < r.messages.index(r.end_of("srv3")), "cluster_ended comes before the job's end")
     check(all(port_closed(p) for p in ports), "every port is closed after the kill", ports)
 
@@ -1103,7 +1105,7 @@ def cluster_checks(r, jars):
     check(len(fails) == 3 and all(f["partition"] == 1 and "init failed on purpose" in f["error"] for f in fails),
           "each failure of initPartition is reported", fails)
     ended = cluster_msgs(r, "cluster_ended", "srv5")
-    check(len(ended) == 1 and ended[0]["results"] is None and
+    check(len(ended) == 1 and ended[0]["results"] is None and "killed" not in ended[0] and
           ended[0]["error"].startswith('partition 1 of cluster "c5" failed 3 time(s), past its 2 restart(s): '
                                        'initPartition failed: java.lang.IllegalStateException: init failed on purpose'),
           "cluster_ended carries the failure", ended)

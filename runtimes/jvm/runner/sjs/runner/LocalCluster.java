@@ -188,6 +188,7 @@ final class LocalCluster<T> {
     Map<String, Object> m = Channel.message("cluster_ended");
     m.put("job", run.jobRef);
     m.put("cluster", name);
+    if (why == End.CANCEL) m.put("killed", true); // optional: sjsd's ClusterEnded tells a kill from a failure by it
     try {
       m.put("results", error.isEmpty() ? Results.toJson(results) : null);
       m.put("error", error);
