@@ -124,10 +124,14 @@ final class LocalCluster<T> {
     try {
       for (Slot s : slots) s.thread.start();
       why = awaitEnd();
-    } finally {
+    } catch (Throwable t) { // e.g. no thread to be had: take down what started, still end the cluster once
       synchronized (lock) {
-        if (end == null) end = End.CANCEL; // a bug above: take the servers down all the same
+        if (end == null) {
+          end = End.FAIL;
+          failure = "cannot run the partition servers of cluster \"" + name + "\": " + describe(t);
+        }
         lock.notifyAll();
+        why = end;
       }
     }
     try {
