@@ -8,6 +8,7 @@ cancel.
 
 import http.client
 import json
+import os
 import socket
 import time
 import zipfile
@@ -145,6 +146,24 @@ def port_closed(port):
         return False
     except ConnectionRefusedError:
         return True
+
+
+def free_ports(n):
+    """A port p with p .. p+n-1 all free on 127.0.0.1 just now."""
+    for base in range(21000 + os.getpid() % 5000, 65000, 97):
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", base + i))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise wc.TestFailure("no %d free consecutive ports" % n)
 
 
 def serve(r, job, jar, config, token=TOKEN):
@@ -288,9 +307,17 @@ def cluster_checks(r, jars):
     check(res == results, "the results are kept as the named object cluster:c1", res)
 
     # every server shut down through /control/shutdown: the cluster ends by itself; the default name is the job's id
-    serve(r, "srv2", jar, {"partitions": 2, "rows": 3, "plain": True})
+    base = free_ports(2)
+    serve(r, "srv2", jar, {"partitions": 2, "rows": 3, "port": base})
     open_cluster(r, "srv2", "srv2", 2)
     regs = registrations(r, "srv2", "srv2", 2)
+    check([g["port"] for g in regs] == [base, base + 1], "with a port, partition i binds port + i", regs)
+    try:
+        fetch(base, "GET", "/app/crash")
+    except (OSError, http.client.HTTPException):
+        pass
+    regs = registrations(r, "srv2", "srv2", 2, {0: 2})
+    check(regs[0]["port"] == base, "a restarted server binds its port again", regs)
     for g in regs:
         status, _, body = fetch(g["port"], "POST", "/control/shutdown")
         check(status == 200 and json.loads(body) == {"status": "STOPPING", "cluster": "srv2", "partition": g["partition"]},
@@ -349,7 +376,7 @@ def cluster_checks(r, jars):
     serve(r, "srv8", jar, {"name": "-bad"})
     err = failed(r.end_of("srv8"), "error", "a bad name")
     check(err["message"].startswith('bad cluster name "-bad"'), "a bad cluster name", err)
-    serve(r, "srv9", jar, {"name": "c9"}, token=None)
+    serve(r, "srv9", jar, {"name": "c9", "plain": True}, token=None)  # the overload without options
     err = failed(r.end_of("srv9"), "error", "no cluster token")
     check(err["message"] == "this sjsd does not coordinate partition servers", "without a token", err)
     check(not any(cluster_msgs(r, "cluster_open", j) for j in ("srv6", "srv7", "srv8", "srv9")),
