@@ -26,9 +26,10 @@ import zipfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests", "conformance"))
 import worker_conformance as wc  # noqa: E402
 from worker_conformance import TestFailure, check, failed, finished  # noqa: E402,F401
+from ClusterChecks import CLUSTER_JOBS, cluster_checks  # noqa: E402  (partition servers; teaches wc "clusters")
 
 TIMEOUT = wc.TIMEOUT
-CAPABILITIES = ["named-objects", "cancel", "steps"]
+CAPABILITIES = ["named-objects", "cancel", "steps", "clusters"]
 
 
 # --------------------------------------------------------------------------- the runner process
@@ -895,6 +896,7 @@ def main():
         jars["stepdep"] = compile_jar(tmp, "stepdep", STEP_DEP, [jars["api"]])
         jars["steplib"] = compile_jar(tmp, "steplib", STEP_LIB, [jars["api"], jars["stepdep"]])
         jars["dupsteps"] = compile_jar(tmp, "dupsteps", DUP_STEPS, [jars["api"]])
+        jars["clusters"] = compile_jar(tmp, "clusters", CLUSTER_JOBS, [jars["api"]])
         stubs = compile_jar(tmp, "spark-stubs", SPARK_STUBS)
         sql_stubs = compile_jar(tmp, "spark-sql-stubs", SPARK_SQL_STUB, [stubs])
         jars["bad"] = os.path.join(tmp, "bad.jar")
@@ -905,6 +907,7 @@ def main():
         plan = [
             ("main", [jars["runner"]], {}, (), main_runner_checks),
             ("steps", [jars["runner"]], {}, (), steps_checks),
+            ("clusters", [jars["runner"]], {}, (), cluster_checks),
             # as sjsd starts it: java.io opened through JDK_JAVA_OPTIONS, not the command line
             ("daemon-env", [jars["runner"]], daemon_env, (), simple_checks, False),
             # java.io not opened at all: the runner falls back to sun.misc.Unsafe

@@ -1,5 +1,9 @@
 package sjs.api;
 
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
 /** What a running job can see of and do in its context. One instance per run. */
 public interface JobContext {
   /** The job's id as sjs shows it. */
@@ -47,4 +51,34 @@ public interface JobContext {
    * class path.
    */
   Object spark(String className);
+
+  /**
+   * Serves each partition of {@code partitions} with its own HTTP server, registered with sjsd
+   * as cluster {@code name} (the "partition servers" of docs/partition-servers.md), and returns
+   * once the cluster was stopped ({@code sjs cluster stop NAME}): each partition's
+   * {@link PartitionServer#result()}, in partition order. The list is also kept as the named
+   * object {@code "cluster:" + name}. Local mode: one server per partition, in this JVM.
+   *
+   * @param partitions a List of partitions, each an Iterable of rows (materialised once). An RDD
+   *     is not supported from Java: collect it into a List, or use the Python API.
+   * @param factory makes one server per partition, and a new one after each restart
+   * @param name the cluster's name (1-64 of A-Z a-z 0-9 . _ -, not starting with . or -); null
+   *     for the job's id
+   * @param config given to every {@link PartitionServer#initPartition}; null for none
+   * @throws ClusterException sjsd refused the cluster, or a partition failed past its restarts
+   * @throws JobCancelledException the job was killed (its servers are shut down first)
+   * @throws IllegalArgumentException bad partitions, factory or name
+   */
+  default <T> List<Object> servePartitions(List<? extends Iterable<T>> partitions,
+      Supplier<? extends PartitionServer<T>> factory, String name, Map<String, Object> config)
+      throws JobCancelledException {
+    return servePartitions(partitions, factory, name, config, new ServeOptions());
+  }
+
+  /** {@link #servePartitions(List, Supplier, String, Map)} with options: host, port, bind, maxRestarts. */
+  default <T> List<Object> servePartitions(List<? extends Iterable<T>> partitions,
+      Supplier<? extends PartitionServer<T>> factory, String name, Map<String, Object> config,
+      ServeOptions options) throws JobCancelledException {
+    throw new UnsupportedOperationException("this runner does not serve partitions");
+  }
 }

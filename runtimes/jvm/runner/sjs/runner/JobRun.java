@@ -28,6 +28,7 @@ final class JobRun implements Runnable {
   final String contextName;
   final List<?> steps; // run.steps: null unless the run is a pipeline
   final Thread thread;
+  volatile String clusterToken; // run.cluster_token: the credential of the job's partition servers ("" = none)
 
   volatile boolean cancelled;
   private volatile boolean done;
@@ -51,9 +52,10 @@ final class JobRun implements Runnable {
     thread.start();
   }
 
-  /** From the reader thread: flag, interrupt, and cancel the job's Spark work. */
+  /** From the reader thread: flag, shut the job's partition servers, interrupt, cancel its Spark work. */
   void cancel() {
     cancelled = true;
+    worker.clusters.cancelJob(jobId);
     thread.interrupt();
     worker.spark.cancelJobGroup(jobId);
   }

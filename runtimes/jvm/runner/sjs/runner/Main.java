@@ -103,7 +103,7 @@ public final class Main {
     m.put("protocol", PROTOCOL);
     m.put("runtime", wantSpark ? "spark" : "jvm");
     m.put("pid", pid());
-    m.put("capabilities", Arrays.asList("named-objects", "cancel", "steps"));
+    m.put("capabilities", Arrays.asList("named-objects", "cancel", "steps", "clusters"));
     m.put("version", System.getProperty("java.version"));
     if (spark.present()) m.put("spark", spark.describe());
     return m;

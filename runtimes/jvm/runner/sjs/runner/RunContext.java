@@ -1,11 +1,15 @@
 package sjs.runner;
 
+import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import sjs.api.Config;
 import sjs.api.JobCancelledException;
 import sjs.api.JobContext;
 import sjs.api.NamedObjects;
+import sjs.api.PartitionServer;
+import sjs.api.ServeOptions;
 
 /** The JobContext a job sees: a thin view of its {@link JobRun}. */
 final class RunContext implements JobContext {
@@ -82,5 +86,12 @@ final class RunContext implements JobContext {
   @Override
   public Object spark(String className) {
     return run.worker.spark.handle(className);
+  }
+
+  @Override
+  public <T> List<Object> servePartitions(List<? extends Iterable<T>> partitions,
+      Supplier<? extends PartitionServer<T>> factory, String name, Map<String, Object> config, ServeOptions options)
+      throws JobCancelledException {
+    return LocalCluster.serve(this, run, partitions, factory, name, config, options);
   }
 }

@@ -17,6 +17,7 @@ final class Worker {
   final Channel channel;
   final Spark spark;
   final ContextObjects objects = new ContextObjects();
+  final Clusters clusters = new Clusters(this);
   final Loaders loaders;
   final String contextName;
   private final Map<String, JobRun> jobs = new ConcurrentHashMap<String, JobRun>();
@@ -38,6 +39,10 @@ final class Worker {
     } else if ("cancel".equals(type)) {
       JobRun r = m.get("job") != null ? jobs.get(String.valueOf(m.get("job"))) : null;
       if (r != null) r.cancel(); // an unknown or finished job: nothing to stop
+    } else if ("cluster_opened".equals(type)) {
+      clusters.opened(m);
+    } else if ("cluster_stop".equals(type)) {
+      clusters.stop(m);
     } else if ("objects".equals(type)) {
       Map<String, Object> answer = Channel.message("objects");
       answer.put("id", m.get("id"));
@@ -87,6 +92,8 @@ final class Worker {
     Object context = m.get("context");
     JobRun r = new JobRun(this, job, entry instanceof String ? (String) entry : null, binaries, config,
         context instanceof String ? (String) context : contextName, steps);
+    Object token = m.get("cluster_token");
+    r.clusterToken = token instanceof String ? (String) token : "";
     if (jobs.putIfAbsent(jobId, r) != null) {
       error("job " + jobId + " is already running: run ignored");
       return;
