@@ -455,3 +455,33 @@ TEST_CASE("a pyspark context serves the example's RDD partitions from Spark task
   CHECK(json::parse(lines[2])["requests"] == 1);
   REQUIRE(sb.wait_for_state(job, "FINISHED", k_slow));
 }
+
+TEST_CASE("a jvm context serves partitions from Java (sjs.examples.PartitionSearch): READY, each server answers its "
+          "rows, stop collects the results",
+          "[clusters][jvm]") {
+  HttpSandbox h(k_conf);
+  const Sandbox& sb = h.sb();
+  REQUIRE(sb.sjs({"binary", "upload", "examples", examples_jar()}).exit_code == 0);
+  auto r = sb.sjs({"context", "create", "j", "--runtime", "jvm"}, "", k_slow);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string job = sb.submit({"examples", "sjs.examples.PartitionSearch", "--context", "j", "--conf",
+                                     "host=127.0.0.1", "--conf", "partitions=2", "--conf", "name=jsearch"});
+  wait_ready(sb, "jsearch", job);
+  json c = cluster_json(sb, "jsearch");
+  CHECK(c["runtime"] == "jvm");
+  REQUIRE(c["servers"].size() == 2);
+  for (int i = 0; i < 2; ++i) {
+    const std::string url = c["servers"][i]["url"];
+    CHECK(fetch(sb, url + "/app/get_list").body == expected_list(i, 2));
+    CHECK(fetch(sb, url + "/control/health").status == 200);
+  }
+  auto stop = sb.sjs({"cluster", "stop", "jsearch"}, "", 90);
+  INFO(stop.err);
+  REQUIRE(stop.exit_code == 0);
+  const auto lines = lines_of(stop.out);
+  REQUIRE(lines.size() == 2);
+  CHECK(json::parse(lines[1])["partition"] == 1);
+  CHECK(json::parse(lines[1])["requests"] == 1);
+  REQUIRE(sb.wait_for_state(job, "FINISHED", k_slow));
+}
