@@ -118,6 +118,11 @@ def patch_conformance():
 
 # --------------------------------------------------------------------------- helpers
 
+def log_line(r, job, text, what):
+    """Waits for a log line of the job containing `text` (log frames may follow the HTTP answer)."""
+    return r.wait_for(lambda m: m.get("type") == "log" and m.get("job") == job and text in m.get("data", ""), what)
+
+
 def run(r, job, entry, b, config=None, token=TOKEN):
     m = {"type": "run", "job": job, "entry": entry, "binaries": [b], "config": config or {}, "context": r.name}
     if token is not None:
@@ -157,6 +162,16 @@ def req(addr, method, path, body=None, conn=None):
     finally:
         if conn is None:
             c.close()
+
+
+def soon(pred, timeout=10.0):
+    """pred() holds now or within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def refused(addr):
@@ -277,8 +292,7 @@ def local_checks(r, b, example):
     check(st == 500, "an exception in the app is a 500", (st, text))
     check(req(a0, "GET", "/app/get_list", conn=conn)[0] == 200, "the same connection serves on after a 500")
     conn.close()
-    logs = [m["data"] for m in r.events("c1", "log")]
-    check(any("ValueError: boom in a request" in x for x in logs), "the 500's traceback is in the job log", logs)
+    log_line(r, "c1", "ValueError: boom in a request", "the 500's traceback in the job log")
 
     # a crash: reported, restarted, registered again
     try:
@@ -290,8 +304,7 @@ def local_checks(r, b, example):
     r.wait_for(lambda m: len(registrations(r, "c1", 1)) == 2, "partition 1 registers again")
     addrs = wait_registered(r, "c1", 4, "registrations")
     check(req(addrs[1], "GET", "/app/get_list")[1].startswith("10,11"), "the restarted partition serves")
-    logs = [m["data"] for m in r.events("c1", "log")]
-    check(any("SystemExit: 7" in x for x in logs), "the crash's traceback is in the job log", logs)
+    log_line(r, "c1", "SystemExit: 7", "the crash's traceback in the job log")
 
     # stop: a request in flight finishes, an idle keep-alive connection does not hold the stop up;
     # cluster_ended has every result, the job's result is the list
@@ -429,7 +442,7 @@ def spark_checks(r, b, example):
     check(post(relay + "/register", forged) == 403, "the relay refuses a wrong token with 403")
     check(post(relay + "/register", dict(forged, partition=9, token=TOKEN)) == 400, "a partition out of range: 400")
     check(len(registrations(r, "s1", 0)) == 1, "a refused registration is not forwarded", registrations(r, "s1", 0))
-    check(any("wrong cluster token" in m["data"] for m in r.events("s1", "log")), "the forgery is logged")
+    log_line(r, "s1", "wrong cluster token", "the forgery logged")
 
     # a crash: reported through the relay, Spark's retry registers partition 2 again
     try:
@@ -458,6 +471,7 @@ def spark_checks(r, b, example):
     r.send({"type": "cancel", "job": "s2"})
     check(ended(r, "s2")["error"] == "the job was killed", "spark cluster_ended after a kill")
     failed(r.end_of("s2"), "killed", "a killed spark cluster job")
-    check(all(refused(a) for a in addrs.values()), "every executor port refused after the kill", addrs)
+    # executors' servers are told over HTTP (as on a real cluster): they close a moment later
+    check(soon(lambda: all(refused(a) for a in addrs.values())), "every executor port refused after the kill", addrs)
     example_checks(r, example, "ex-spark")
     wc.check_messages(r)
