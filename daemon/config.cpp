@@ -68,6 +68,7 @@ void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) 
   read_string(conf, origin, "http", "users-file", http_users_file);
   read_string(conf, origin, "http", "cors-origin", http_cors_origin);
   read_number(conf, origin, "http", "max-body-mb", http_max_body_mb);
+  read_number(conf, origin, "http", "header-timeout-seconds", http_header_timeout_s);
   if (const auto* v = find_path(conf, "http", "allow-public-without-auth")) {
     if (!v->is_boolean()) throw Error(ErrorCode::bad_request, origin + ": http.allow-public-without-auth must be true or false");
     http_allow_public = v->get<bool>();

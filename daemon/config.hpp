@@ -46,6 +46,7 @@ struct DaemonConfig {
   std::string http_tls_cert;
   std::string http_tls_key;
   std::uint64_t http_max_body_mb = 512;
+  double http_header_timeout_s = 10;     // a request's header must arrive whole within this, once begun
   std::string http_users_file;           // "" = <data dir>/users.json if it exists
   std::string http_cors_origin;          // "" = CORS off; "*" or an origin
   std::uint64_t http_max_queue = 0;      // queued jobs per context before 503 NO SLOTS (0 = no bound)

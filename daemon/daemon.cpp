@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "blobs.hpp"
+#include "runtimes/process.hpp"
 #include "service.hpp"
 #include "sjs/config.hpp"
 #include "sjs/errors.hpp"
@@ -103,6 +104,7 @@ std::unique_ptr<HttpServer> make_http_server(asio::io_context& io, Service& serv
   o.tls_cert = config.http_tls_cert;
   o.tls_key = config.http_tls_key;
   o.max_body_bytes = config.http_max_body_mb << 20;
+  o.header_timeout_s = config.http_header_timeout_s;
   o.upload_dir = config.data_dir + "/uploads";
   make_dirs(o.upload_dir, 0700);
 
@@ -260,6 +262,7 @@ int run_daemon(DaemonConfig config) {
     setup_logging(config);
     ::signal(SIGPIPE, SIG_IGN);
     ::signal(SIGHUP, SIG_IGN);
+    raise_open_files_limit();
 
     asio::io_context io;
     store::StoreOptions so;

@@ -17,6 +17,7 @@
 #include "sjs/errors.hpp"
 #include "sjs/framing.hpp"
 #include "sjs/paths.hpp"
+#include "sjs/util.hpp"
 
 namespace sjs {
 
@@ -64,6 +65,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void handle(const std::string& payload) {
+    if (json_nesting(payload) > k_max_json_depth) {
+      send_error(nullptr, Error(ErrorCode::bad_request, "a request nests arrays or objects more than " +
+                                                            std::to_string(k_max_json_depth) + " levels deep"));
+      return;
+    }
     auto req = nlohmann::json::parse(payload, nullptr, false);
     if (req.is_discarded() || !req.is_object() || !req.contains("op") || !req["op"].is_string()) {
       send_error(req.is_object() && req.contains("id") ? req["id"] : nlohmann::json(),
@@ -152,7 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 UnixServer::UnixServer(asio::io_context& io, Service& service, std::string socket_path, std::size_t max_frame)
-    : m_io(io), m_service(service), m_path(std::move(socket_path)), m_max_frame(max_frame), m_acceptor(io) {}
+    : m_io(io), m_service(service), m_path(std::move(socket_path)), m_max_frame(max_frame), m_acceptor(io), m_accept_retry(io) {}
 
 UnixServer::~UnixServer() { stop(); }
 
@@ -208,8 +214,18 @@ void UnixServer::accept() {
     } else if (ec == asio::error::operation_aborted) {
       return;
     } else {
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of file descriptors (EMFILE): the client waits in the listen queue until some close;
+      // retrying at once would spin.
+      if (!m_accept_failing) spdlog::warn("cannot accept connections ({}): retrying every 100 ms", ec.message());
+      m_accept_failing = true;
+      m_accept_retry.expires_after(std::chrono::milliseconds(100));
+      m_accept_retry.async_wait([this](const boost::system::error_code& e) {
+        if (!e && !m_stopped) accept();
+      });
+      return;
     }
+    if (m_accept_failing) spdlog::info("accepting connections again");
+    m_accept_failing = false;
     // Forget sessions that have ended.
     for (auto it = m_sessions.begin(); it != m_sessions.end();) it = it->expired() ? m_sessions.erase(it) : std::next(it);
     accept();
@@ -219,6 +235,7 @@ void UnixServer::accept() {
 void UnixServer::stop() {
   if (m_stopped) return;
   m_stopped = true;
+  m_accept_retry.cancel();
   boost::system::error_code ec;
   m_acceptor.close(ec);
   if (m_bound) ::unlink(m_path.c_str());

@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 namespace sjs {
 
@@ -36,6 +37,8 @@ class UnixServer {
   std::size_t m_max_frame;
   boost::asio::local::stream_protocol::acceptor m_acceptor;
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> m_sessions;
+  boost::asio::steady_timer m_accept_retry;  // after an accept error (out of file descriptors)
+  bool m_accept_failing = false;
   bool m_stopped = false;
   bool m_bound = false;  // only a socket we bound is ours to remove
 };

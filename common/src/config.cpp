@@ -7,12 +7,14 @@
 
 #include "sjs/errors.hpp"
 #include "sjs/hocon.hpp"
+#include "sjs/util.hpp"
 
 namespace sjs {
 
 nlohmann::json parse_config_text(std::string_view text, const std::string& origin) {
   auto first = std::find_if(text.begin(), text.end(), [](char c) { return !std::isspace(static_cast<unsigned char>(c)); });
   if (first != text.end() && *first == '{') {
+    check_json_nesting(text, origin);
     auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
     if (!j.is_discarded() && j.is_object()) return j;
   }
@@ -32,8 +34,15 @@ void apply_conf_pair(nlohmann::json& config, std::string_view pair, std::string_
   try {
     // Quote the key so that anything but dots is taken literally, then let the
     // HOCON parser type the value.
-    std::string key(pair.substr(0, eq));
+    // HOCON's own spacing around '=' ("input.string = a b c") is not part of the key.
+    const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+    std::string_view k = pair.substr(0, eq);
+    while (!k.empty() && is_space(k.back())) k.remove_suffix(1);
+    while (!k.empty() && is_space(k.front())) k.remove_prefix(1);
+    if (k.empty()) throw HoconError("no key before '='", 1, 1);
+    std::string key(k);
     std::string value(pair.substr(eq + 1));
+    while (!value.empty() && is_space(value.front())) value.erase(0, 1);
     std::string quoted_key;
     std::size_t start = 0;
     for (;;) {

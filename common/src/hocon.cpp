@@ -39,6 +39,9 @@ constexpr std::string_view k_forbidden_unquoted = "$\"{}[]:=,+#`^?!@*&\\";
 constexpr std::string_view k_reserved_hint_chars = "`^?!@*&\\+$";
 constexpr std::string_view k_substitution_error = "substitutions (${...}) are not supported";
 constexpr std::string_view k_nesting_error = "nesting deeper than 256";
+// A key (its whole dotted path) longer than this is refused: no config needs one, and every error
+// message and stored copy would carry it.
+constexpr std::size_t k_max_key_bytes = 4096;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -441,6 +444,13 @@ class Parser {
     // Objects implied by the path sit at depth+1 .. depth+path.size()-1.
     std::size_t value_base = depth + path.size() - 1;
     if (value_base > k_max_depth) fail(k_nesting_error, key_pos);
+    std::size_t key_bytes = 0;
+    for (const auto& part : path) key_bytes += part.size() + 1;
+    if (key_bytes > k_max_key_bytes + 1) {
+      fail("a key of " + std::to_string(key_bytes - 1) + " bytes: keys are at most " + std::to_string(k_max_key_bytes) +
+               " bytes",
+           key_pos);
+    }
     skip_inline_space();
     const std::size_t after_key = m_pos;
     const bool newline = skip_space_and_comments();

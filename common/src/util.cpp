@@ -185,6 +185,34 @@ std::string ascii_upper(std::string s) {
   return s;
 }
 
+std::size_t json_nesting(std::string_view text, std::size_t stop_after) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > deepest && (deepest = depth) >= stop_after) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+void check_json_nesting(std::string_view text, const std::string& what) {
+  if (json_nesting(text) > k_max_json_depth) {
+    throw Error(ErrorCode::bad_request, what + " nests arrays or objects more than " + std::to_string(k_max_json_depth) +
+                                            " levels deep: flatten it");
+  }
+}
+
 std::string percent_decode(std::string_view s, bool plus_is_space) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -73,10 +74,12 @@ struct HttpServer::Impl {
   HttpRouter router;
   tcp::acceptor acceptor;
   std::unique_ptr<asio::ssl::context> tls;
+  asio::steady_timer accept_retry;  // after an accept error (out of file descriptors): try again soon
   bool stopped = false;
+  bool accept_failing = false;      // logged once per run of failures
 
   Impl(asio::io_context& i, HttpOptions o, HttpAuthenticator a, HttpRouter r)
-      : io(i), options(std::move(o)), auth(std::move(a)), router(std::move(r)), acceptor(i) {}
+      : io(i), options(std::move(o)), auth(std::move(a)), router(std::move(r)), acceptor(i), accept_retry(i) {}
   void accept();
 };
 
@@ -188,26 +191,72 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
     }
   }
 
+  // Waits (up to the idle timeout) for the first bytes of the next request, then gives the rest of
+  // its header http.header-timeout-seconds: an idle keep-alive connection may wait long, a header
+  // that trickles in may not.
   void read_header() {
     if (m_closed) return;
     m_answered = false;
     m_header_parser.emplace();
     m_header_parser->header_limit(m_server.options.max_header_bytes);
     m_header_parser->body_limit(m_server.options.max_body_bytes);
-    beast::get_lowest_layer(m_stream).expires_after(
-        std::chrono::milliseconds(static_cast<std::int64_t>(m_server.options.idle_timeout_s * 1000)));
+    m_header_started = m_buffer.size() > 0;  // a pipelined request is already here
+    beast::get_lowest_layer(m_stream).expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(
+        (m_header_started ? m_server.options.header_timeout_s : m_server.options.idle_timeout_s) * 1000)));
+    read_request_line();
+  }
+
+  // Reads until the request line is whole (414 past max_target_bytes), then the rest of the header.
+  void read_request_line() {
+    const auto data = m_buffer.cdata();
+    const std::string_view text(static_cast<const char*>(data.data()), data.size());
+    if (text.find("\r\n") != std::string_view::npos || text.find('\n') != std::string_view::npos) return read_header_rest();
+    if (text.size() > m_server.options.max_target_bytes + 64) {
+      return reject(414, "the request line is over the limit of " + std::to_string(m_server.options.max_target_bytes) +
+                             " bytes");
+    }
+    auto self = this->shared_from_this();
+    m_stream.async_read_some(m_buffer.prepare(4096), [self](beast::error_code ec, std::size_t n) {
+      if (ec == beast::error::timeout && self->m_header_started) return self->header_timed_out();
+      if (ec) return self->close();  // idle past the timeout, or gone
+      self->m_buffer.commit(n);
+      if (!self->m_header_started) {
+        self->m_header_started = true;
+        beast::get_lowest_layer(self->m_stream)
+            .expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(self->m_server.options.header_timeout_s * 1000)));
+      }
+      self->read_request_line();
+    });
+  }
+
+  // The stream's timer has closed the socket already: nothing can be answered (a slow-header client
+  // is not waiting for one), only logged.
+  void header_timed_out() {
+    spdlog::info("http: closed a connection from {} whose request header did not arrive within {} s "
+                 "(http.header-timeout-seconds)",
+                 m_remote, m_server.options.header_timeout_s);
+    close();
+  }
+
+  void read_header_rest() {
     auto self = this->shared_from_this();
     http::async_read_header(m_stream, m_buffer, *m_header_parser, [self](beast::error_code ec, std::size_t) {
-      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof) return self->close();
+      if (ec == http::error::end_of_stream || ec == asio::error::eof) return self->close();
+      if (ec == beast::error::timeout) return self->header_timed_out();
       if (ec == http::error::body_limit) {  // a Content-Length over the limit, seen with the header
         return self->reject(413, "request body is over the limit of " +
                                      std::to_string(self->m_server.options.max_body_bytes) +
                                      " bytes (http.max-body-mb in sjsd.conf)");
       }
-      if (ec) return self->reject(ec == http::error::header_limit ? 431 : 400, "bad request: " + ec.message());
+      if (ec == http::error::header_limit) {
+        return self->reject(431, "the request header is over the limit of " +
+                                     std::to_string(self->m_server.options.max_header_bytes) + " bytes");
+      }
+      if (ec) return self->reject(400, "bad request: " + ec.message());
       self->on_header();
     });
   }
+
 
   void reject(int status, const std::string& message) {
     m_keep_alive = false;
@@ -224,6 +273,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
     m_request.method = std::string(h.method_string());
     m_request.target = std::string(h.target());
     m_request.remote = m_remote;
+    if (m_request.target.size() > m_server.options.max_target_bytes) {
+      return reject(414, "the request target is over the limit of " + std::to_string(m_server.options.max_target_bytes) +
+                             " bytes");
+    }
     for (const auto& f : h) {
       std::string name(f.name_string());
       name = ascii_lower(std::move(name));
@@ -351,6 +404,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
   HttpRequest m_request;
   std::string m_upload;
   bool m_keep_alive = true;
+  bool m_header_started = false;  // the next request's first bytes arrived: the header timeout runs
   bool m_body_unread = false;
   bool m_closed = false;
   bool m_answered = false;
@@ -365,6 +419,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
 void HttpServer::Impl::accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (stopped) return;
+    if (ec && ec != asio::error::operation_aborted) {
+      // Out of file descriptors (EMFILE/ENFILE) or memory: new connections wait in the listen queue
+      // until some close; retrying at once would spin.
+      if (!accept_failing) spdlog::warn("http: cannot accept connections ({}): retrying every 100 ms", ec.message());
+      accept_failing = true;
+      accept_retry.expires_after(std::chrono::milliseconds(100));
+      accept_retry.async_wait([this](const beast::error_code& e) {
+        if (!e && !stopped) accept();
+      });
+      return;
+    }
+    if (!ec && accept_failing) {
+      spdlog::info("http: accepting connections again");
+      accept_failing = false;
+    }
     if (!ec) {
       std::string remote;
       beast::error_code rec;
@@ -423,6 +492,7 @@ void HttpServer::start() {
 void HttpServer::stop() {
   if (!m_impl || m_impl->stopped) return;
   m_impl->stopped = true;
+  m_impl->accept_retry.cancel();
   beast::error_code ec;
   m_impl->acceptor.close(ec);
 }

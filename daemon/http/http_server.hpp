@@ -24,7 +24,11 @@ struct HttpOptions {
   std::string tls_key;
   std::uint64_t max_body_bytes = 512ull << 20;
   std::uint32_t max_header_bytes = 64u << 10;
+  std::uint32_t max_target_bytes = 8u << 10;  // a longer request target is answered 414
   double idle_timeout_s = 120;          // an idle keep-alive connection is closed after this
+  // Once a request's first bytes arrived, the rest of its header must within this (slow-header
+  // clients, "slowloris", are closed instead of holding a connection for minutes).
+  double header_timeout_s = 10;
   std::string upload_dir;               // where streamed bodies go
   // Called for every response (whole or streamed) just before its header goes out: the
   // metrics count it, CORS adds its headers (daemon.cpp's make_http_server sets it).

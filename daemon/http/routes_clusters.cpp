@@ -13,6 +13,7 @@ namespace {
 
 // POST /clusters/<name>/register {"partition", "host", "port"}, X-SJS-Cluster-Token.
 void register_server(const Call& c, const std::string& name) {
+  check_json_nesting(c.req.body, "a registration");
   json body = json::parse(c.req.body.empty() ? std::string("{}") : c.req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object() || !body.contains("partition") || !body["partition"].is_number_integer() ||
       !body.contains("port") || !body["port"].is_number_integer() || !body.contains("host") || !body["host"].is_string()) {

@@ -10,6 +10,7 @@ namespace sjs::jobserver {
 namespace {
 
 json parse_json_body(const std::string& body, const char* what) {
+  check_json_nesting(body, std::string(what));
   json j = json::parse(body.empty() ? std::string("{}") : body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     throw Error(ErrorCode::bad_request, std::string(what) + " must be a JSON object, e.g. " +

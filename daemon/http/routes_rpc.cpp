@@ -15,6 +15,7 @@
 #include "service.hpp"
 #include "sjs/errors.hpp"
 #include "sjs/messages.hpp"
+#include "sjs/util.hpp"
 
 namespace sjs {
 namespace {
@@ -134,6 +135,11 @@ bool route_rpc(Service& service, const HttpRequest& req, const std::shared_ptr<H
     return true;
   }
   if (!permitted(req, s[2], r)) return true;
+  if (json_nesting(req.body) > k_max_json_depth) {
+    r.fail(Error(ErrorCode::bad_request, "the body of POST /sjs/v1/" + s[2] + " nests arrays or objects more than " +
+                                             std::to_string(k_max_json_depth) + " levels deep"));
+    return true;
+  }
   nlohmann::json args = req.body.empty() ? nlohmann::json::object() : nlohmann::json::parse(req.body, nullptr, false);
   if (args.is_discarded() || !args.is_object()) {
     r.fail(Error(ErrorCode::protocol, "the body of POST /sjs/v1/" + s[2] + " must be a JSON object of its args"));

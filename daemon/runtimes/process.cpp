@@ -5,6 +5,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +31,21 @@ std::vector<std::string> child_environment(const std::vector<std::string>& extra
     env.push_back(kv);
   }
   return env;
+}
+
+namespace {
+rlimit g_child_nofile{};  // the open-files limit sjsd started with, when it raised its own
+bool g_nofile_raised = false;
+}  // namespace
+
+void raise_open_files_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max) return;
+  const rlimit original = r;
+  r.rlim_cur = r.rlim_max == RLIM_INFINITY ? 65536 : std::min<rlim_t>(r.rlim_max, 65536);
+  if (r.rlim_cur <= original.rlim_cur || ::setrlimit(RLIMIT_NOFILE, &r) != 0) return;
+  g_child_nofile = original;
+  g_nofile_raised = true;
 }
 
 pid_t spawn_process(const SpawnSpec& spec) {
@@ -70,6 +88,7 @@ pid_t spawn_process(const SpawnSpec& spec) {
   posix_spawnattr_destroy(&attr);
   if (null_fd >= 0) ::close(null_fd);
   if (rc != 0) throw Error(ErrorCode::internal, "cannot start " + spec.path + ": " + std::strerror(rc));
+  if (g_nofile_raised) ::prlimit(pid, RLIMIT_NOFILE, &g_child_nofile, nullptr);
   return pid;
 }
 

@@ -25,6 +25,11 @@ struct SpawnSpec {
 // (internal) saying what could not be started and why.
 pid_t spawn_process(const SpawnSpec& spec);
 
+// sjsd raises its own open-files soft limit to the hard limit (at most 65536): every client
+// connection and job log is a file descriptor. Processes it spawns get back the soft limit it started
+// with (programs using select() expect the usual 1024).
+void raise_open_files_limit();
+
 // The daemon's environment without SJS_* variables, plus `extra`.
 std::vector<std::string> child_environment(const std::vector<std::string>& extra);
 

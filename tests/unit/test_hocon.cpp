@@ -558,3 +558,11 @@ TEST_CASE("fuzz: 20000 random and mutated form inputs either parse or throw Hoco
   INFO(failure);
   CHECK(failure.empty());
 }
+
+TEST_CASE("hocon: a key over 4096 bytes is refused with its size, a long key within it is kept", "[hocon]") {
+  const HoconError e = hocon_error(std::string(100 * 1024, 'k') + " = 1\n");
+  CHECK(std::string(e.what()).find("a key of 102400 bytes: keys are at most 4096 bytes") != std::string::npos);
+  const HoconError dotted = hocon_error("a." + std::string(4095, 'k') + " = 1\n");
+  CHECK(std::string(dotted.what()).find("keys are at most 4096 bytes") != std::string::npos);
+  CHECK(parse_hocon(std::string(4096, 'k') + " = 1\n")[std::string(4096, 'k')] == 1);
+}

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "sjs/errors.hpp"
 #include "sjs/util.hpp"
 
 using namespace sjs;
@@ -53,4 +54,21 @@ TEST_CASE("ascii_lower and ascii_upper change ASCII letters only", "[util]") {
   REQUIRE(ascii_lower("Content-TYPE") == "content-type");
   REQUIRE(ascii_upper("finished") == "FINISHED");
   REQUIRE(ascii_lower("\xc3\x84X") == "\xc3\x84x");
+}
+
+TEST_CASE("json_nesting counts how deep arrays and objects nest, not brackets inside strings", "[util]") {
+  CHECK(json_nesting("1") == 0);
+  CHECK(json_nesting("{}") == 1);
+  CHECK(json_nesting(R"({"a": [1, {"b": []}], "c": {}})") == 4);
+  CHECK(json_nesting(R"({"a": "[[[[{{{{", "b": "\"[[[["})") == 1);
+  CHECK(json_nesting(std::string(10000, '[') + std::string(10000, ']')) == k_max_json_depth + 1);  // stops counting
+  CHECK(json_nesting(std::string(10000, '['), 20000) == 10000);
+  check_json_nesting(std::string(512, '[') + std::string(512, ']'), "x");
+  try {
+    check_json_nesting(std::string(513, '[') + std::string(513, ']'), "the body");
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::bad_request);
+    CHECK(std::string(e.what()).find("the body nests arrays or objects more than 512 levels deep") != std::string::npos);
+  }
 }

@@ -35,6 +35,14 @@ bool ends_with(std::string_view s, std::string_view suffix);
 // ASCII lower/upper case (header names, schemes, enum-like values); other bytes unchanged.
 std::string ascii_lower(std::string s);
 std::string ascii_upper(std::string s);
+// How deeply JSON text nests arrays and objects (brackets inside strings do not count); stops
+// counting past `stop_after`. nlohmann's parser copes with any depth, but writing such a value back
+// recurses once per level: input deeper than k_max_json_depth is refused where it comes in.
+constexpr std::size_t k_max_json_depth = 512;
+std::size_t json_nesting(std::string_view text, std::size_t stop_after = k_max_json_depth + 1);
+// Throws Error(bad_request) "<what> nests N levels deep: at most 512 are accepted" when too deep.
+void check_json_nesting(std::string_view text, const std::string& what);
+
 // %XX decoding (invalid escapes kept as they are); `plus_is_space` for query strings.
 std::string percent_decode(std::string_view s, bool plus_is_space);
 
