@@ -214,6 +214,9 @@ int run(int argc, char** argv) {
   app.add_option("--token", ctx.globals.token, "With --url: log in with this API token (also SJS_TOKEN)");
   app.add_option("--cacert", ctx.globals.cacert, "With https://: also trust the CAs in this PEM file (also SJS_CACERT)");
   app.add_flag("--insecure", ctx.globals.insecure, "With https://: do not verify the server's certificate (unsafe)");
+  // Global options are also taken after the command (`sjs job list --json`): every subcommand,
+  // made after this, passes options it does not know to its parent.
+  app.fallthrough();
   add_binary_commands(app, ctx);
   add_context_commands(app, ctx);
   add_job_commands(app, ctx, job_args);

@@ -59,7 +59,8 @@ std::string sjsd_path();
 // ---- output -----------------------------------------------------------------
 void print_json(const nlohmann::json& j);                 // stdout, pretty
 void info(const Context& ctx, const std::string& line);   // stderr, unless --quiet or --json
-void print_table(const std::vector<std::vector<std::string>>& rows);  // first row: header
+// First row: the header (its width counts; with header=false it is not printed).
+void print_table(const std::vector<std::vector<std::string>>& rows, bool header = true);
 std::string human_size(std::uint64_t bytes);
 std::string human_time(std::int64_t ms);                  // local time, seconds precision; "-" for 0
 std::string job_duration(const JobInfo& job);

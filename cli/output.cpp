@@ -20,12 +20,13 @@ void info(const Context& ctx, const std::string& line) {
   std::cerr << line << "\n";
 }
 
-void print_table(const std::vector<std::vector<std::string>>& rows) {
+void print_table(const std::vector<std::vector<std::string>>& rows, bool header) {
   if (rows.empty()) return;
   std::vector<std::size_t> widths(rows[0].size(), 0);
   for (const auto& r : rows)
     for (std::size_t i = 0; i < r.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
-  for (const auto& r : rows) {
+  for (std::size_t n = header ? 0 : 1; n < rows.size(); ++n) {
+    const auto& r = rows[n];
     std::string line;
     for (std::size_t i = 0; i < r.size(); ++i) {
       line += r[i];

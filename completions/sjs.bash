@@ -39,12 +39,12 @@ _sjs_options() {
     "context delete") echo "-h --help --force" ;;
     "context objects") echo "-h --help" ;;
     "context restart") echo "-h --help" ;;
-    "job submit") echo "-h --help --with -c --context --conf --conf-file --sync --timeout --wait-timeout --steps --priority --key" ;;
+    "job submit") echo "-h --help --with -c --context --conf --conf-file --sync --timeout --wait-timeout --steps --priority --key --parsable" ;;
     "job status") echo "-h --help" ;;
     "job result") echo "-h --help" ;;
     "job config") echo "-h --help" ;;
     "job log") echo "-h --help -f --follow --from" ;;
-    "job list") echo "-h --help -n --limit --state --context --before" ;;
+    "job list") echo "-h --help -n --limit --state --context --before --format --no-header" ;;
     "job kill") echo "-h --help" ;;
     "job wait") echo "-h --help --timeout" ;;
     "cluster list") echo "-h --help" ;;
@@ -75,7 +75,7 @@ _sjs_value_options() {
     "context create") echo "--runtime --set --max-jobs" ;;
     "job submit") echo "--with -c --context --conf --conf-file --timeout --wait-timeout --steps --priority --key" ;;
     "job log") echo "--from" ;;
-    "job list") echo "-n --limit --state --context --before" ;;
+    "job list") echo "-n --limit --state --context --before --format" ;;
     "job wait") echo "--timeout" ;;
     "cluster wait") echo "--timeout" ;;
     "cluster stop") echo "--timeout" ;;

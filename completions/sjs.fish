@@ -27,7 +27,7 @@ end
 
 # Options that take a value (they and their value are not positional arguments).
 set -g __sjs_value_options --socket --data-dir --type --version --runtime --set --max-jobs --with -c --context \
-    --conf --conf-file --timeout --wait-timeout --steps --priority --key --from -n --limit --state --before --wait \
+    --conf --conf-file --timeout --wait-timeout --steps --priority --key --from -n --limit --state --before --format --wait \
     --permissions --users-file --url --user --token --cacert --http
 
 # Prints the command path typed so far ("", "job", "job submit"), then the number of
@@ -232,6 +232,7 @@ complete -c sjs -n '__sjs_at "job submit"' -l wait-timeout -x -d 'With --sync: s
 complete -c sjs -n '__sjs_at "job submit"' -l steps -x -d 'A step pipeline of the library BINARY: JSON [["step", arg...], ...] or @FILE'
 complete -c sjs -n '__sjs_at "job submit"' -l priority -x -d 'Higher runs first'
 complete -c sjs -n '__sjs_at "job submit"' -l key -x -d 'Idempotency key'
+complete -c sjs -n '__sjs_at "job submit"' -l parsable -d 'Print the job id alone (scripts; not with --sync)'
 complete -c sjs -n '__sjs_arg "job submit" 0' -a '(__sjs_names binary)' -d Binary
 complete -c sjs -n __sjs_job_args -F
 for cmd in status result config log kill wait
@@ -243,6 +244,8 @@ complete -c sjs -n '__sjs_at "job list"' -s n -l limit -x -d 'At most N jobs'
 complete -c sjs -n '__sjs_at "job list"' -l state -x -a 'QUEUED RUNNING FINISHED ERROR KILLED' -d 'Only jobs in this state'
 complete -c sjs -n '__sjs_at "job list"' -l context -x -a '(__sjs_names context)' -d 'Only jobs of this context'
 complete -c sjs -n '__sjs_at "job list"' -l before -x -d 'Only jobs older than this sequence number'
+complete -c sjs -n '__sjs_at "job list"' -l format -x -d 'Columns: id,state,binary,entry,context,runtime,submitted,started,ended,duration,seq,priority,exit,reason'
+complete -c sjs -n '__sjs_at "job list"' -l no-header -d 'No header line'
 complete -c sjs -n '__sjs_at "job wait"' -l timeout -x -d 'Stop waiting after SECONDS'
 
 # cluster

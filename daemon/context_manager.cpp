@@ -218,7 +218,7 @@ void ContextManager::remove(const ContextDeleteArgs& args, Reply<ContextInfo> re
     ctx.queue.release();
     m_hooks.end_queued(*id, JobOutcome{job_state::k_killed, {}, false,
                                        job_error("Job " + *id + " killed: its context was deleted", "sjs.JobKilled"),
-                                       -1, 0, end_reason::k_user});
+                                       -1, 0, end_reason::k_user, false, ""});
   }
   for (const auto& id : ctx.running) ctx.runtime->cancel(id, end_reason::k_user);
   const std::string name = args.name;
@@ -290,7 +290,7 @@ void ContextManager::restart(const std::string& name, Reply<ContextInfo> reply) 
 void ContextManager::fail_queued(Context& ctx, const std::string& why) {
   while (auto id = ctx.queue.take()) {
     ctx.queue.release();
-    m_hooks.end_queued(*id, JobOutcome{job_state::k_error, {}, false, job_error(why, "sjs.ContextError"), -1, 0, ""});
+    m_hooks.end_queued(*id, JobOutcome{job_state::k_error, {}, false, job_error(why, "sjs.ContextError"), -1, 0, "", false, ""});
   }
 }
 

@@ -175,7 +175,7 @@ void JobTable::kill(const std::string& id, Reply<JobResult> reply) {
     }
     if (removed) {
       end_live_job(*job, JobOutcome{job_state::k_killed, {}, false, job_error("Job " + id + " killed", "sjs.JobKilled"),
-                                    -1, 0, end_reason::k_user});
+                                    -1, 0, end_reason::k_user, false, ""});
       return;
     }
   }

@@ -53,7 +53,7 @@ nlohmann::json adhoc_settings(const nlohmann::json& config) {
 }
 
 JobOutcome killed(const std::string& message) {
-  return JobOutcome{job_state::k_killed, {}, false, job_error(message, "sjs.JobKilled"), -1, 0, end_reason::k_user};
+  return JobOutcome{job_state::k_killed, {}, false, job_error(message, "sjs.JobKilled"), -1, 0, end_reason::k_user, false, ""};
 }
 
 }  // namespace
@@ -121,7 +121,7 @@ void JobTable::requeue() {
                                  job_error(l.sha256.empty() ? "its binary no longer exists"
                                                             : "its context " + job.context + " no longer exists",
                                            "sjs.Orphaned"),
-                                 -1, 0, ""});
+                                 -1, 0, "", false, ""});
       continue;
     }
     enqueue(l);
@@ -361,7 +361,7 @@ void JobTable::adhoc_started(const std::string& job_id, const std::string& error
                                            : JobOutcome{job_state::k_error, {}, false,
                                                         job_error("ad-hoc context failed to start: " + error,
                                                                   "sjs.ContextInitError"),
-                                                        -1, 0, ""});
+                                                        -1, 0, "", false, ""});
     m_contexts.end_adhoc(context, error);
   }
   asio::post(m_io, [this] { pump_adhoc(); });
@@ -505,6 +505,18 @@ void JobTable::end_queued(const std::string& job_id, JobOutcome outcome) {
 // Records a job's final state; waiters, followers and observers hear of it after the commit.
 void JobTable::end_live_job(LiveJob& job, JobOutcome outcome) {
   if (job.timeout) job.timeout->cancel();
+  if (outcome.has_result && outcome.result_is_stdout && outcome.state == job_state::k_finished) {
+    const std::size_t size = outcome.result.dump().size();
+    if (size > m_config.max_result_bytes) {
+      outcome.has_result = false;
+      outcome.result = nullptr;
+      outcome.warning = "[sjs] warning: the job printed " + std::to_string(size) + " bytes, over the result limit of " +
+                        std::to_string(m_config.max_result_bytes) +
+                        " (store.max-result-bytes): it has no result (its output is in this log; a job writes its "
+                        "result to $SJS_RESULT)\n";
+    }
+  }
+  if (!outcome.warning.empty()) append_log(job, outcome.warning);
   if (job.log_dropped > 0) {
     append_log(job, "[sjs: " + std::to_string(job.log_dropped) + " bytes of the job's output were dropped (" +
                         std::to_string(job.log_kept + job.log_dropped) + " written, " + std::to_string(job.log_kept) +

@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "sjs/config.hpp"
 #include "sjs/errors.hpp"
+#include "sjs/runtimes.hpp"
 #include "sjs/util.hpp"
 
 namespace sjs::cli {
@@ -47,6 +48,79 @@ nlohmann::json parse_steps(const std::string& text) {
   return steps;
 }
 
+// `sjs job list --format`: the columns a job row can have, in the order they are listed.
+struct JobColumn {
+  const char* name;
+  const char* header;
+  std::string (*value)(const JobInfo& j);
+};
+
+const std::vector<JobColumn>& job_columns() {
+  static const std::vector<JobColumn> k_columns = {
+      {"id", "ID", [](const JobInfo& j) { return j.id; }},
+      {"state", "STATE", [](const JobInfo& j) { return j.state; }},
+      {"binary", "BINARY", [](const JobInfo& j) { return j.binary + ":" + std::to_string(j.binary_version); }},
+      {"entry", "ENTRY", [](const JobInfo& j) { return j.entry.empty() ? std::string("-") : j.entry; }},
+      {"context", "CONTEXT", [](const JobInfo& j) { return j.adhoc ? std::string("(ad-hoc)") : j.context; }},
+      {"runtime", "RUNTIME", [](const JobInfo& j) { return j.runtime; }},
+      {"submitted", "SUBMITTED", [](const JobInfo& j) { return human_time(j.submitted_ms); }},
+      {"started", "STARTED", [](const JobInfo& j) { return human_time(j.started_ms); }},
+      {"ended", "ENDED", [](const JobInfo& j) { return human_time(j.ended_ms); }},
+      {"duration", "DURATION", [](const JobInfo& j) { return job_duration(j); }},
+      {"seq", "SEQ", [](const JobInfo& j) { return std::to_string(j.seq); }},
+      {"priority", "PRIORITY", [](const JobInfo& j) { return std::to_string(j.priority); }},
+      {"exit", "EXIT", [](const JobInfo& j) { return j.exit_status < 0 ? std::string("-") : std::to_string(j.exit_status); }},
+      {"reason", "REASON", [](const JobInfo& j) { return j.end_reason.empty() ? std::string("-") : j.end_reason; }},
+  };
+  return k_columns;
+}
+
+std::vector<std::string> job_column_names() {
+  std::vector<std::string> names;
+  for (const auto& c : job_columns()) names.emplace_back(c.name);
+  return names;
+}
+
+// The columns of a --format value, in order; throws nothing, returns the problem ("" = fine).
+std::vector<const JobColumn*> parse_job_columns(const std::string& format, std::string* problem) {
+  std::vector<const JobColumn*> out;
+  std::size_t start = 0;
+  while (start <= format.size()) {
+    const auto comma = format.find(',', start);
+    std::string name = ascii_lower(format.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    const JobColumn* found = nullptr;
+    for (const auto& c : job_columns()) found = name == c.name ? &c : found;
+    if (!found) {
+      if (problem) *problem = "unknown column \"" + name + "\": use " + list_words(job_column_names());
+      return {};
+    }
+    out.push_back(found);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string check_job_columns(const std::string& format) {
+  std::string problem;
+  parse_job_columns(format, &problem);
+  return problem;
+}
+
+void print_job_table(const std::vector<JobInfo>& jobs, const std::string& format, bool header) {
+  const auto columns = parse_job_columns(format, nullptr);
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> head;
+  for (const auto* c : columns) head.emplace_back(c->header);
+  rows.push_back(head);
+  for (const auto& j : jobs) {
+    std::vector<std::string> row;
+    for (const auto* c : columns) row.push_back(c->value(j));
+    rows.push_back(std::move(row));
+  }
+  print_table(rows, header);
+}
+
 }  // namespace
 
 void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job_args) {
@@ -58,6 +132,7 @@ void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job
     std::vector<std::string> conf;
     std::string conf_file;
     std::string steps;
+    bool parsable = false;
   };
   auto so = std::make_shared<SubmitOpts>();
   auto* s = job->add_subcommand("submit", "Submit a job: BINARY [ENTRY] [options] [-- ARGS...], or a pipeline: BINARY --steps STEPS");
@@ -77,7 +152,11 @@ void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job
                 "Run a step pipeline of the step library BINARY (no ENTRY): JSON [[\"step\", arg...], ...] or @FILE");
   s->add_option("--priority", so->a.priority, "Higher runs first (default 0)");
   s->add_option("--key", so->a.key, "Idempotency key: a second submit with it returns the first job");
+  s->add_flag("--parsable", so->parsable, "For scripts: print the job's id alone, nothing on stderr (not with --sync)");
   s->callback([&ctx, so, &job_args] {
+    if (so->parsable && so->a.sync) {
+      throw CLI::ValidationError("--parsable", "prints the id of a job submitted without --sync: give one of them");
+    }
     JobSubmitArgs a = so->a;
     a.args = job_args;
     if (!so->conf_file.empty()) a.config = parse_config_text(read_file(so->conf_file), so->conf_file);
@@ -90,6 +169,7 @@ void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job
     }
     if (ctx.globals.json) return print_json(r);
     std::cout << r.job.id << "\n";
+    if (so->parsable) return;
     info(ctx, r.existing ? "job " + r.job.id + " exists for key " + a.key + " (" + r.job.state + ")"
                          : "job " + r.job.id + " queued");
   });
@@ -155,15 +235,20 @@ void add_job_commands(CLI::App& app, Context& ctx, std::vector<std::string>& job
       ->check(CLI::IsMember({"QUEUED", "RUNNING", "FINISHED", "ERROR", "KILLED"}));
   l->add_option("--context", la->context, "Only jobs of this context");
   l->add_option("--before", la->before_seq, "Page: only jobs older than this sequence number");
-  l->callback([&ctx, la] {
+  struct ListOpts {
+    std::string format = "id,state,binary,context,submitted,duration";
+    bool no_header = false;
+  };
+  auto lo = std::make_shared<ListOpts>();
+  l->add_option("--format", lo->format,
+                "Columns, comma-separated, of: " + list_words(job_column_names(), "") +
+                    " (default id,state,binary,context,submitted,duration)")
+      ->check(CLI::Validator([](std::string& v) { return check_job_columns(v); }, "COLUMNS"));
+  l->add_flag("--no-header", lo->no_header, "No header line (for scripts)");
+  l->callback([&ctx, la, lo] {
     auto r = ctx.client().call(op::k_job_list, *la).get<JobListResult>();
     if (ctx.globals.json) return print_json(r);
-    std::vector<std::vector<std::string>> rows = {{"ID", "STATE", "BINARY", "CONTEXT", "SUBMITTED", "DURATION"}};
-    for (const auto& j : r.jobs) {
-      rows.push_back({j.id, j.state, j.binary + ":" + std::to_string(j.binary_version),
-                      j.adhoc ? "(ad-hoc)" : j.context, human_time(j.submitted_ms), job_duration(j)});
-    }
-    print_table(rows);
+    print_job_table(r.jobs, lo->format, !lo->no_header);
   });
 
   auto [kl, kl_id] = id_cmd("kill", "Kill a queued or running job");

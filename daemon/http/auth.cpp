@@ -87,9 +87,9 @@ void Authenticator::load() {
   }
 }
 
-void Authenticator::maybe_reload() {
+void Authenticator::maybe_reload(std::chrono::milliseconds interval) {
   const auto now = Clock::now();
-  if (now - m_last_check < std::chrono::seconds(1)) return;
+  if (now - m_last_check < interval) return;
   m_last_check = now;
   FileId id = file_id();
   if (id == m_file) return;
@@ -117,6 +117,10 @@ void Authenticator::check_basic(const std::string& encoded, Waiter waiter) {
   std::string name = decoded.substr(0, colon);
   std::string password = decoded.substr(colon + 1);
   auto it = m_users.users.find(name);
+  if (it == m_users.users.end()) {  // a user added a moment ago: look at the file again first
+    maybe_reload(std::chrono::milliseconds(0));
+    it = m_users.users.find(name);
+  }
   const users::PasswordHash& stored = it == m_users.users.end() ? m_dummy : it->second.password;
   // A cached success skips PBKDF2: keep-alive clients and load tests stay fast.
   std::string key = name;
@@ -233,7 +237,8 @@ void Authenticator::authenticate(HttpRequest& request, std::shared_ptr<HttpRespo
   if (m_options.cors && request.method == "OPTIONS" && !request.header("access-control-request-method").empty()) {
     return proceed();
   }
-  maybe_reload();
+  // With no users yet, look more often: the first `sjs user add` must turn auth on at once.
+  maybe_reload(has_users() ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(0));
   if (!has_users()) {
     if (!m_options.required) return proceed();  // auth off: any credentials sent are ignored
     request.auth_enabled = true;
@@ -254,6 +259,10 @@ void Authenticator::authenticate(HttpRequest& request, std::shared_ptr<HttpRespo
                             "\"");
   }
   const users::User* user = check_bearer(rest);
+  if (!user) {  // a token made a moment ago (sjs user token): look at the file again first
+    maybe_reload(std::chrono::milliseconds(0));
+    user = check_bearer(rest);
+  }
   if (!user) return unauthorized(request, *waiter.responder, "unknown or revoked token");
   admit(*user, waiter);
   waiter.proceed();

@@ -60,7 +60,11 @@ class Authenticator : public std::enable_shared_from_this<Authenticator> {
     }
   };
   FileId file_id() const;
-  void maybe_reload();
+  // Re-reads the users file if it changed, looking (one stat) at most once per `interval`: a second
+  // normally; at once for credentials that match no user or token (`sjs user add|token` may have
+  // just written them; a flood of bad ones costs a stat each, the file is parsed only when it
+  // changed) and while there are no users (the first `sjs user add` turns auth on at once).
+  void maybe_reload(std::chrono::milliseconds interval = std::chrono::milliseconds(1000));
   struct Waiter {
     HttpRequest* request;  // the session's, kept alive by `responder`
     std::shared_ptr<HttpResponder> responder;

@@ -320,14 +320,14 @@ void ExecRuntime::finish(const std::shared_ptr<Process>& p) {
       if (from_file) {
         o.result = parse_output(text);
       } else if (p->stdout_truncated) {
-        o.state = job_state::k_error;
+        // A chatty job that succeeded: its output is in its log; it has no result.
         o.has_result = false;
-        o.error = {{"message", "job output over " + std::to_string(k_max_stdout >> 20) +
-                                   " MiB cannot be its result: write the result to $SJS_RESULT"},
-                   {"errorClass", "sjs.ResultTooLarge"},
-                   {"stack", nlohmann::json::array()}};
+        o.warning = "[sjs] warning: the job printed over " + std::to_string(k_max_stdout >> 20) +
+                    " MiB, too much to be its result: it has none (its output is in this log; a job writes "
+                    "its result to $SJS_RESULT)\n";
       } else {
         o.result = p->stdout_capture.empty() ? nlohmann::json() : parse_output(p->stdout_capture);
+        o.result_is_stdout = true;
       }
     } else {
       o.state = job_state::k_error;

@@ -48,6 +48,10 @@ struct JobOutcome {
   int exit_status = -1;
   int signal = 0;
   std::string end_reason;
+  // The result is what an exec job printed (no $SJS_RESULT file): over the result limit it is
+  // dropped with a warning in the log, and the job stays FINISHED (exit 0 means it succeeded).
+  bool result_is_stdout = false;
+  std::string warning;       // a last line for the job's log ("" = none)
 };
 
 // Events from a runtime back to the service layer.

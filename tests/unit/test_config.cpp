@@ -102,6 +102,13 @@ TEST_CASE("config: conf pair values are typed like HOCON", "[config]") {
   CHECK(with_pair("mem=512m") == expected(R"({"mem": "512m"})"));
 }
 
+TEST_CASE("config: HOCON's spacing around '=' is not part of the key or the value", "[config]") {
+  CHECK(with_pair("input.string = a b c") == expected(R"({"input": {"string": "a b c"}})"));
+  CHECK(with_pair("  n\t=  42") == expected(R"({"n": 42})"));
+  CHECK(with_pair("k = ") == expected(R"({"k": ""})"));
+  CHECK_THROWS_AS(with_pair("  = 1"), sjs::Error);
+}
+
 TEST_CASE("config: `k=` sets the empty string", "[config]") {
   CHECK(with_pair("k=") == expected(R"({"k": ""})"));
   CHECK(with_pair("a.b=") == expected(R"({"a": {"b": ""}})"));

@@ -287,7 +287,7 @@ TEST_CASE("worker protocol: a missing field is a protocol error naming the messa
   Error e = error_from([] { (void)worker::decode_for_worker(json{{"type", "cancel"}}); });
   CHECK(e.code() == ErrorCode::protocol);
   CHECK(contains(e.what(), "field \"job\" is missing"));
-  json run = worker::Run{"j", "E", {{"b", 1, "s", "/p"}}, json::object(), "c"};
+  json run = worker::Run{"j", "E", {{"b", 1, "s", "/p"}}, json::object(), "c", nullptr, ""};
   run["binaries"][0].erase("path");
   e = error_from([&] { (void)worker::decode_for_worker(run); });
   CHECK(contains(e.what(), "field \"binaries[0].path\" is missing"));
@@ -329,7 +329,7 @@ TEST_CASE("worker protocol: a field of the wrong type is a protocol error naming
     CHECK(e.code() == ErrorCode::protocol);
     CHECK(contains(e.what(), c.problem));
   }
-  json run = worker::Run{"j", "E", {}, json::object(), "c"};
+  json run = worker::Run{"j", "E", {}, json::object(), "c", nullptr, ""};
   run["config"] = "x=1";
   Error e = error_from([&] { (void)worker::decode_for_worker(run); });
   CHECK(e.code() == ErrorCode::protocol);
