@@ -239,24 +239,39 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
   }
 
   void read_header_rest() {
+    // Usually the whole header came with the first read: parse it here, with no more I/O.
+    beast::error_code ec;
+    while (m_buffer.size() > 0 && !m_header_parser->is_header_done()) {
+      const std::size_t used = m_header_parser->put(m_buffer.data(), ec);
+      m_buffer.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec || used == 0) break;
+    }
+    if (ec) return header_error(ec);
+    if (m_header_parser->is_header_done()) return on_header();
     auto self = this->shared_from_this();
-    http::async_read_header(m_stream, m_buffer, *m_header_parser, [self](beast::error_code ec, std::size_t) {
-      if (ec == http::error::end_of_stream || ec == asio::error::eof) return self->close();
-      if (ec == beast::error::timeout) return self->header_timed_out();
-      if (ec == http::error::body_limit) {  // a Content-Length over the limit, seen with the header
-        return self->reject(413, "request body is over the limit of " +
-                                     std::to_string(self->m_server.options.max_body_bytes) +
-                                     " bytes (http.max-body-mb in sjsd.conf)");
-      }
-      if (ec == http::error::header_limit) {
-        return self->reject(431, "the request header is over the limit of " +
-                                     std::to_string(self->m_server.options.max_header_bytes) + " bytes");
-      }
-      if (ec) return self->reject(400, "bad request: " + ec.message());
+    http::async_read_header(m_stream, m_buffer, *m_header_parser, [self](beast::error_code ec2, std::size_t) {
+      if (ec2) return self->header_error(ec2);
       self->on_header();
     });
   }
 
+  void header_error(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof) return close();
+    if (ec == beast::error::timeout) return header_timed_out();
+    if (ec == http::error::body_limit) {  // a Content-Length over the limit, seen with the header
+      return reject(413, "request body is over the limit of " + std::to_string(m_server.options.max_body_bytes) +
+                             " bytes (http.max-body-mb in sjsd.conf)");
+    }
+    if (ec == http::error::header_limit) {
+      return reject(431, "the request header is over the limit of " + std::to_string(m_server.options.max_header_bytes) +
+                             " bytes");
+    }
+    reject(400, "bad request: " + ec.message());
+  }
 
   void reject(int status, const std::string& message) {
     m_keep_alive = false;
