@@ -435,7 +435,8 @@ class Torture:
         self.set_up()
         threads = [threading.Thread(target=self.submitter, args=(i,), daemon=True)
                    for i in range(self.opts.submitters)]
-        threads.append(threading.Thread(target=self.worker_killer, daemon=True))
+        threads.append(threading.Thread(target=self.worker_killer if self.opts.worker_kills else self.stop_killer.wait,
+                                        daemon=True))
         for t in threads:
             t.start()
         t0 = time.monotonic()
@@ -459,8 +460,11 @@ class Torture:
                 total = len(self.attempts)
             log("round %d/%d: sjsd up in %.2f s, SIGKILLed after %.0f ms; %d submissions, %d acknowledged"
                 % (r, self.opts.rounds, startup, load * 1000, total, acked))
+        if self.opts.rounds == 0:  # a control run: the same load, and sjsd never killed
+            time.sleep(5)
         try:
-            self.start_daemon()
+            if self.daemon is None:
+                self.start_daemon()
         except RuntimeError as e:
             self.violation("after the last SIGKILL: %s" % e)
             self.stop.set()
@@ -483,7 +487,10 @@ def main():
     p = argparse.ArgumentParser(description="Crash torture for sjsd: SIGKILL it under load, then check "
                                             "that nothing acknowledged was lost, duplicated or run twice.")
     p.add_argument("--build", required=True, help="the build dir: sjs, sjsd, sjs-api.jar, the runners")
-    p.add_argument("--rounds", type=int, default=100, help="SIGKILLs of sjsd (default 100)")
+    p.add_argument("--rounds", type=int, default=100,
+                   help="SIGKILLs of sjsd (default 100); 0: a control run, 5 s of the same load without them")
+    p.add_argument("--no-worker-kills", dest="worker_kills", action="store_false",
+                   help="never SIGKILL the JVM or Python worker")
     p.add_argument("--seed", default=None, help="random seed (default: from the clock; printed)")
     p.add_argument("--keep", metavar="DIR", help="work in a new dir under DIR and keep it (default: a temp "
                                                  "dir, removed unless a check fails)")
