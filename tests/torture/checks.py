@@ -52,7 +52,8 @@ def drain(t):
                 continue
             first = suspects.setdefault(j["id"], (j["pid"], now))
             if first[0] == j["pid"] and now - first[1] > 3:
-                t.violation("job %s is RUNNING with pid %d, which is gone (for %.1f s)" % (j["id"], j["pid"], now - first[1]))
+                t.violation("job %s is RUNNING with pid %d, which is gone (for %.1f s)"
+                            % (j["id"], j["pid"], now - first[1]))
                 suspects[j["id"]] = (j["pid"], float("inf"))  # reported once
         if now - last_log > 10:
             log("draining: %d jobs QUEUED or RUNNING" % len(busy))
@@ -73,7 +74,8 @@ def check_history(t, j):
     if sub <= 0 or end <= 0:
         t.violation("job %s (%s) has submitted_ms %d, ended_ms %d" % (jid, state, sub, end))
     if start and not sub <= start <= end:
-        t.violation("job %s (%s): times out of order: submitted %d, started %d, ended %d" % (jid, state, sub, start, end))
+        t.violation("job %s (%s): times out of order: submitted %d, started %d, ended %d"
+                    % (jid, state, sub, start, end))
     if not start and end < sub:
         t.violation("job %s (%s) ended (%d) before it was submitted (%d)" % (jid, state, end, sub))
     if state == "FINISHED" and not start:
@@ -196,9 +198,11 @@ def check(t):
         j = by_id.get(a["id"])
         if j is None:
             lost += 1
-            t.violation("lost: %s submission to %s acknowledged as %s is not in the store" % (a["method"], a["target"], a["id"]))
+            t.violation("lost: %s submission to %s acknowledged as %s is not in the store"
+                        % (a["method"], a["target"], a["id"]))
         elif tags[a["id"]] != a["tag"] and not (a["key"] and j["key"] == a["key"]):
-            t.violation("submission %s (%s) was answered %s, a job submitted with tag %s" % (a["tag"], a["method"], a["id"], tags[a["id"]]))
+            t.violation("submission %s (%s) was answered %s, a job submitted with tag %s"
+                        % (a["tag"], a["method"], a["id"], tags[a["id"]]))
     for tag, ids in jobs_of_tag.items():
         if len(ids) > 1:
             duplicated += len(ids) - 1
@@ -220,6 +224,13 @@ def check(t):
     # History, and executions against the markers.
     for j in jobs:
         check_history(t, j)
+        seen = t.seen.get(j["id"])
+        if seen in FINAL and seen != j["state"]:
+            t.violation("a client saw job %s %s, but it is stored %s (%s)"
+                        % (j["id"], seen, j["state"], j["end_reason"]))
+    for jid in t.seen:
+        if jid not in by_id:
+            t.violation("a client saw job %s, which the store does not have" % jid)
     runs, by_runtime = read_marks(t)
     for jid, n in runs.items():
         if jid not in by_id:

@@ -179,10 +179,12 @@ class Torture:
         self.kills = {"sjsd": 0, "jvm": 0, "python": 0, "cli": 0}
         self.violations = []
         self.worker_pids = set()      # every worker sjsd started, to check none outlives the run
+        self.seen = {}                # job id -> the state the observer last saw
+        self.observations = 0
         self.daemon = None            # the running sjsd (Popen), or None between rounds
         self.up = threading.Event()   # set while sjsd answers
         self.stop = threading.Event()         # the submitters stop
-        self.stop_killer = threading.Event()  # the worker killer stops (it goes on through the drain)
+        self.stop_killer = threading.Event()  # the worker killer and the observer stop (after the drain)
         self.upload_version = 0
 
     def client(self):
@@ -428,6 +430,33 @@ class Torture:
                 except ProcessLookupError:
                     pass
 
+    def observer(self):
+        """Reads the newest 300 jobs every 0.05-0.15 s (also while sjsd drains), as a client would, and
+        checks that what it sees only moves forward: QUEUED -> RUNNING -> a final state that never
+        changes."""
+        rng = random.Random("%s-observer" % self.opts.seed)
+        rank = {"QUEUED": 0, "RUNNING": 1}
+        c = None
+        while not self.stop_killer.wait(rng.uniform(0.05, 0.15)):
+            if not self.up.is_set():
+                c = None
+                continue
+            try:
+                c = c or Client(self.socket, timeout=5)
+                jobs = c.call("job.list", {"limit": 300})["jobs"]
+            except (OSError, EOFError, RuntimeError, ValueError):
+                c = None
+                continue
+            with self.lock:
+                self.observations += 1
+                for j in jobs:
+                    before = self.seen.get(j["id"])
+                    self.seen[j["id"]] = j["state"]
+                    if before is None or before == j["state"]:
+                        continue
+                    if rank.get(j["state"], 2) < rank.get(before, 2) or before not in rank:
+                        self.violations.append("a client saw job %s %s, then %s" % (j["id"], before, j["state"]))
+
     # ---- the rounds -------------------------------------------------------------------------------
 
     def run(self):
@@ -435,6 +464,7 @@ class Torture:
         self.set_up()
         threads = [threading.Thread(target=self.submitter, args=(i,), daemon=True)
                    for i in range(self.opts.submitters)]
+        threads.append(threading.Thread(target=self.observer, daemon=True))
         threads.append(threading.Thread(target=self.worker_killer if self.opts.worker_kills else self.stop_killer.wait,
                                         daemon=True))
         for t in threads:
@@ -471,12 +501,13 @@ class Torture:
             self.stop_killer.set()
             return None
         self.stop.set()
-        for t in threads[:-1]:
+        for t in threads[:-2]:
             t.join(120)
         log("load over after %.1f s; draining" % (time.monotonic() - t0))
         checks.drain(self)
         self.stop_killer.set()
-        threads[-1].join(30)
+        for t in threads[-2:]:
+            t.join(30)
         checks.drain(self)  # a last worker kill may have ended jobs
         figures = checks.check(self)
         figures["wall_s"] = time.monotonic() - t0
@@ -530,10 +561,12 @@ def main():
     print("executions (markers):     %d %s" % (f["executions"], f["by_runtime"]))
     print("final states:             %s; end reasons %s" % (f["states"], f["end_reasons"]))
     print("errors by class:          %s" % ", ".join("%s %d" % kv for kv in sorted(f["errors"].items())))
+    print("observer:                 %d listings, %d jobs seen" % (t.observations, len(t.seen)))
     print("idempotency keys:         %d acknowledged, %d resent after the restarts" % (f["keys"], f["keys_resent"]))
     print("uploads:                  %d acknowledged, %d failed; %d binary versions; %d blobs checked "
-          "(%d unreferenced, %d .upload-* temp files left)" % (t.uploads["acked"], t.uploads["failed"], f["versions"],
-                                                                f["blobs"], f["blobs_unreferenced"], f["blob_leftovers"]))
+          "(%d unreferenced, %d .upload-* temp files left)"
+          % (t.uploads["acked"], t.uploads["failed"], f["versions"], f["blobs"], f["blobs_unreferenced"],
+             f["blob_leftovers"]))
     print("left in run/ after stop:  %d job dirs (notes, not checked: scratch dirs of jobs sjsd never saw end)"
           % f["run_dirs"])
     print("kills:                    sjsd %d, jvm worker %d, python worker %d, cli %d" % (
