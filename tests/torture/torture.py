@@ -7,13 +7,12 @@ POST /sjs/v1/job.submit), some with idempotency keys (resubmitted later), and up
 and then. Meanwhile sjsd is SIGKILLed at a random moment 50-500 ms into each round and started
 again; a context's worker (JVM, Python) is SIGKILLed mid-job now and then, and so is a CLI
 mid-request. Every job appends "<runtime> <job id>" to one marker file (O_APPEND) when it really
-runs. After the last round sjsd drains, and the checks of `check()` run; see tests/torture/README.md.
+runs. After the last round sjsd drains and checks.py checks; see tests/torture/README.md.
 
 Standard library only. Exit 0 when every check holds, 1 with each violation listed (the work
 dir is then kept and its path printed), 2 when the set-up itself fails.
 """
 import argparse
-import hashlib
 import http.client
 import json
 import os
@@ -130,8 +129,11 @@ def make_jar(build, work):
     with open(os.path.join(src, "Mark.java"), "w") as f:
         f.write(JAVA_SOURCE % json.dumps(os.path.join(work, "marks")))
     classes = os.path.join(work, "java", "classes")
-    subprocess.run(["javac", "-source", "8", "-target", "8", "-nowarn", "-cp", os.path.join(build, "sjs-api.jar"),
-                    "-d", classes, os.path.join(src, "Mark.java")], check=True, capture_output=True)
+    r = subprocess.run(["javac", "-nowarn", "-cp", os.path.join(build, "sjs-api.jar"),
+                        "-d", classes, os.path.join(src, "Mark.java")], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("javac failed on the jvm job (needs a JDK and %s/sjs-api.jar): %s"
+                           % (build, r.stderr.strip()))
     jar = os.path.join(work, "mark.jar")
     with zipfile.ZipFile(jar, "w") as z:
         z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\n\r\n")
@@ -527,6 +529,13 @@ def main():
                                                  "dir, removed unless a check fails)")
     p.add_argument("--submitters", type=int, default=4, help="concurrent submitting threads (default 4)")
     opts = p.parse_args()
+    missing = [os.path.join(opts.build, f) for f in ("sjs", "sjsd", "sjs-api.jar", "sjs-runner.jar", "python")
+               if not os.path.exists(os.path.join(opts.build, f))]
+    missing += [tool + " (on PATH)" for tool in ("javac", "mdb_stat") if not shutil.which(tool)]
+    if missing:
+        print("torture.py: missing: %s (build sjs first; javac: a JDK; mdb_stat: lmdb-utils)" % ", ".join(missing),
+              file=sys.stderr)
+        return 2
     if opts.seed is None:
         opts.seed = str(int(time.time() * 1000) % 1000000)
     t = Torture(opts)
