@@ -6,6 +6,7 @@
 #include <cstring>
 #include <elf.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,7 +108,16 @@ void check_binary_type(const std::string& head, const std::string& name, const s
   throw Error(ErrorCode::bad_request, "\"" + name + "\" cannot be uploaded as " + type + ": " + why);
 }
 
-BlobStore::BlobStore(std::string dir) : m_dir(std::move(dir)) { make_dirs(m_dir, 0700); }
+// Built once sjsd holds the data dir's lock: a `.upload-*` there is a copy cut short by a daemon that
+// died (found by tests/torture), never one in progress. Removed, or they would stay forever.
+BlobStore::BlobStore(std::string dir) : m_dir(std::move(dir)) {
+  make_dirs(m_dir, 0700);
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(m_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(".upload-", 0) == 0) ::unlink(it->path().c_str());
+  }
+}
 
 std::string BlobStore::path_for(const std::string& sha256) const { return m_dir + "/" + sha256; }
 

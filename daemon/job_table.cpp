@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -39,6 +40,19 @@ bool is_job_process(int pid, const std::string& job_id) {
     pos = end + 1;
   }
   return false;
+}
+
+// The processes that carry SJS_JOB_ID=<job_id>: a job's, when its pid was never recorded.
+std::vector<int> processes_of_job(const std::string& job_id) {
+  std::vector<int> found;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const int pid = std::atoi(name.c_str());
+    if (is_job_process(pid, job_id)) found.push_back(pid);
+  }
+  return found;
 }
 
 // An ad-hoc context's settings: its job config's `spark.context-settings` block
@@ -89,7 +103,18 @@ void JobTable::repair() {
   m_seq = m_store.last_job_seq();
   // Jobs that were running when the daemon died cannot be resumed: record that.
   for (auto job : m_store.jobs_in_state(job_state::k_running)) {
-    if (is_job_process(job.pid, job.id)) ::kill(-job.pid, SIGKILL);  // an orphan of the dead daemon
+    // Orphans of the dead daemon: the recorded process group, or, when it died before the pid was
+    // committed (RUNNING is committed before the process starts), whatever carries the job's id.
+    if (is_job_process(job.pid, job.id)) {
+      ::kill(-job.pid, SIGKILL);
+    } else if (job.pid == 0) {
+      for (int pid : processes_of_job(job.id)) {
+        ::kill(-pid, SIGKILL);
+        ::kill(pid, SIGKILL);
+      }
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(m_config.data_dir + "/run/" + job.id, ec);  // its scratch dir: no one else removes it
     job.state = job_state::k_error;
     job.ended_ms = now_ms();
     job.end_reason = end_reason::k_daemon_restart;
@@ -367,9 +392,52 @@ void JobTable::adhoc_started(const std::string& job_id, const std::string& error
   asio::post(m_io, [this] { pump_adhoc(); });
 }
 
+// At most once: the job is committed RUNNING before its process (or worker task) starts. A daemon
+// that dies in between leaves it RUNNING in the store, which the next start records as ERROR
+// (daemon_restart); left QUEUED, as before, the next daemon ran it a second time (crash torture,
+// tests/torture). It costs one commit (group-committed with others) before each start.
 void JobTable::start_job(LiveJob& job, Context& ctx) {
   ctx.running.insert(job.info.id);
   job.info.started_ms = now_ms();
+  job.info.state = job_state::k_running;
+  job.info.pid = 0;
+  m_store.put_job(job.info, nullptr, nullptr,
+                  [this, id = job.info.id, context = job.info.context, run = ctx.info.id](const std::string& error) {
+                    launch(id, context, run, error);
+                  });
+}
+
+// The commit of RUNNING is done. The runtime never knew the job until now, so a kill, a stop or
+// restart of its context (a new run id), or a shutdown that came meanwhile could not reach it: such
+// a job ends here, KILLED, without running.
+void JobTable::launch(const std::string& id, const std::string& context, const std::string& context_run,
+                      const std::string& error) {
+  LiveJob* found = live(id);
+  if (!found || found->final_pending) return;
+  LiveJob& job = *found;
+  Context* ctx = m_contexts.find(context);
+  const bool ctx_ok = ctx && ctx->runtime && ctx->info.id == context_run && ctx->running.count(id) &&
+                      ctx->info.state == context_state::k_running;
+  if (!error.empty()) {
+    spdlog::error("job {}: could not record its start: {}", id, error);
+    job_ended(id, JobOutcome{job_state::k_error, {}, false,
+                             job_error("could not record the job's start: " + error, "sjs.StoreError"), -1, 0, "",
+                             false, ""});
+    return;
+  }
+  if (job.kill_requested || m_shutting_down || !ctx_ok) {
+    JobOutcome o = killed("Job " + id + " killed before it started");
+    if (m_shutting_down) {
+      o.end_reason = end_reason::k_shutdown;
+    } else if (!job.kill_requested) {  // its context stopped, restarted or died meanwhile
+      o = JobOutcome{job_state::k_error, {}, false,
+                     job_error("context " + context + " stopped or restarted before job " + id + " could start",
+                               "sjs.ContextDied"),
+                     -1, 0, "", false, ""};
+    }
+    job_ended(id, std::move(o));  // frees its slot, or ends its ad-hoc context
+    return;
+  }
   if (job.info.timeout_s > 0) {
     job.timeout = std::make_unique<asio::steady_timer>(m_io);
     job.timeout->expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(job.info.timeout_s * 1000)));
@@ -388,7 +456,7 @@ void JobTable::start_job(LiveJob& job, Context& ctx) {
   run.config = job.config;
   run.work_dir = m_config.data_dir + "/run/" + job.info.id;
   if (m_cluster_token && job.info.runtime != "exec") run.cluster_token = m_cluster_token(job.info.id);
-  ctx.runtime->run(std::move(run));
+  ctx->runtime->run(std::move(run));
 }
 
 void JobTable::job_cluster(const std::string& job_id, const worker::FromWorker& msg) {

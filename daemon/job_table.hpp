@@ -126,7 +126,10 @@ class JobTable : public JobSink {
   void enqueue(LiveJob& job);
   void pump_adhoc();
   void adhoc_started(const std::string& job_id, const std::string& error);
+  // Commits the job RUNNING, then (in launch, after that commit) hands it to the context's runtime.
   void start_job(LiveJob& job, Context& ctx);
+  void launch(const std::string& job_id, const std::string& context, const std::string& context_run,
+              const std::string& error);
   void on_timeout(const std::string& job_id);
   void end_live_job(LiveJob& job, JobOutcome outcome);
   void committed_end(const std::string& id);

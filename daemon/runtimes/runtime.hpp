@@ -61,8 +61,9 @@ class JobSink {
   virtual void job_started(const std::string& job_id, int pid) = 0;
   virtual void job_output(const std::string& job_id, std::string_view data) = 0;
   virtual void job_ended(const std::string& job_id, JobOutcome outcome) = 0;
-  // A resident runtime's worker died on its own (not stopped): its jobs have
-  // already ended through job_ended. The owner decides whether to restart it.
+  // A resident runtime's worker died on its own (not stopped). Called before its
+  // jobs end through job_ended, so that the owner stops handing it queued jobs;
+  // the owner decides whether to restart it (later, not from within this call).
   virtual void runtime_died(Runtime& runtime, const std::string& why) = 0;
   // A job's partition-server message (cluster_open, cluster_register, cluster_partition, cluster_ended).
   virtual void job_cluster(const std::string& job_id, const worker::FromWorker& msg) {

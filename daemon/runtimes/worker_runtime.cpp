@@ -321,6 +321,10 @@ void WorkerRuntime::on_exit(const std::string& status) {
     std::string tail = log_tail(m_options.log_path);
     cb("the worker " + why + (tail.empty() ? "" : ": " + tail));
   }
+  // The owner hears of the death first: ending a job frees its slot, and a context still marked
+  // ready would hand a queued job to this dead worker at once (it would end ERROR,
+  // sjs.ContextNotRunning, instead of waiting for the restart; found by tests/torture).
+  if (!m_stopping && was_ready) m_sink.runtime_died(*this, "its worker " + why);
   auto jobs = std::move(m_jobs);
   m_jobs.clear();
   for (auto& [id, job] : jobs) {
@@ -342,8 +346,6 @@ void WorkerRuntime::on_exit(const std::string& status) {
     auto cb = std::move(m_on_stopped);
     m_on_stopped = nullptr;
     if (cb) cb();
-  } else if (was_ready) {
-    m_sink.runtime_died(*this, "its worker " + why);
   }
 }
 

@@ -360,6 +360,31 @@ TEST_CASE("after sjsd is SIGKILLed, its running job is ERROR (daemon_restart), i
   for (int pid : orphans) CHECK(process_exited(pid));
 }
 
+TEST_CASE("a worker killed with jobs queued: its running job ends ERROR (sjs.ContextDied), the queued ones wait for "
+          "the restart and run (found by tests/torture: they ended ERROR sjs.ContextNotRunning)",
+          "[daemon][python]") {
+  Sandbox sb(k_quick_stop);
+  const std::string py =
+      sb.write_file("nap.py", "def nap(ctx, config):\n    ctx.sleep(float(config.get(\"s\", 0.1)))\n    return \"ok\"\n");
+  REQUIRE(sb.sjs({"binary", "upload", "nap", py}).exit_code == 0);
+  auto created = sb.sjs({"context", "create", "solo", "--runtime", "python", "--max-jobs", "1"}, "", 60);
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  const std::string running = sb.submit({"nap", "nap", "-c", "solo", "--conf", "s=30"});
+  const std::string queued1 = sb.submit({"nap", "nap", "-c", "solo"});
+  const std::string queued2 = sb.submit({"nap", "nap", "-c", "solo"});
+  REQUIRE(sb.wait_for_state(running, "RUNNING"));
+  const int worker = sb.job_json(running)["pid"].get<int>();
+  REQUIRE(worker > 0);
+  ::kill(worker, SIGKILL);
+  REQUIRE(sb.wait_for_state(running, "ERROR"));
+  CHECK(sb.job_json(running)["error"]["errorClass"] == "sjs.ContextDied");
+  for (const auto& id : {queued1, queued2}) {
+    INFO(id << ": " << sb.job_json(id).dump());
+    CHECK(sb.wait_for_state(id, "FINISHED", 60));
+  }
+}
+
 TEST_CASE("every acknowledged submission survives a SIGKILL right after the last acknowledgement", "[daemon]") {
   Sandbox sb(k_quick_stop);
   sb.upload_script("sleeper", "sleep 30");
@@ -398,6 +423,34 @@ TEST_CASE("every acknowledged submission survives a SIGKILL right after the last
   // Spot checks through job status too: the last acknowledged and the first.
   CHECK(sb.sjs({"job", "status", ids.back()}).exit_code == 0);
   CHECK(sb.sjs({"job", "status", ids.front()}).exit_code == 0);
+}
+
+TEST_CASE("a job runs at most once: one that SIGKILLs sjsd as it starts is ERROR (daemon_restart) after the restart "
+          "and does not run again (found by tests/torture: left QUEUED, it ran a second time)",
+          "[daemon]") {
+  Sandbox sb(k_quick_stop);
+  const std::string go = sb.dir() + "/go", marks = sb.dir() + "/marks", once = sb.dir() + "/once";
+  sb.upload_script("blocker", wait_for_file(go));
+  // The job's parent is sjsd: it dies in the window between the job's start and the commit that follows.
+  sb.upload_script("suicide", "echo \"$SJS_JOB_ID\" >> '" + marks + "'\n[ -e '" + once + "' ] || { touch '" + once +
+                                  "'; kill -9 $PPID; }\nsleep 0.2");
+  REQUIRE(sb.sjs({"context", "create", "solo", "--max-jobs", "1"}).exit_code == 0);
+  sb.submit({"blocker", "-c", "solo"});
+  const std::string id = sb.submit({"suicide", "-c", "solo"});  // queued behind the blocker, answered
+  const int pid = sb.daemon_pid();
+  touch(go);  // the blocker ends, the suicide job starts at once and kills sjsd
+  REQUIRE(Sandbox::wait_gone(pid, 10));
+  json j;
+  REQUIRE(eventually(
+      [&] {
+        j = sb.job_json(id);  // autostarts sjsd
+        return j["state"] != "QUEUED" && j["state"] != "RUNNING";
+      },
+      15));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a second run would have marked by now
+  CHECK(j["state"] == "ERROR");
+  CHECK(j["end_reason"] == "daemon_restart");
+  CHECK(lines_of(trim(read_all(marks))).size() == 1);
 }
 
 // ---- retention -----------------------------------------------------------------------
