@@ -98,6 +98,8 @@ bool is_loopback(const std::string& addr) {
   return addr == "localhost" || addr == "::1" || starts_with(addr, "127.");
 }
 
+}  // namespace
+
 std::unique_ptr<HttpServer> make_http_server(asio::io_context& io, Service& service, const DaemonConfig& config) {
   HttpOptions o;
   std::tie(o.address, o.port) = parse_listen(config.http_listen);
@@ -147,6 +149,8 @@ std::unique_ptr<HttpServer> make_http_server(asio::io_context& io, Service& serv
         route_http(service, site, req, r);
       });
 }
+
+namespace {
 
 // Holds an exclusive lock on <data dir>/sjsd.pid for the daemon's life.
 int lock_pidfile(const std::string& path) {

@@ -26,8 +26,7 @@ RuntimeFactory default_factory(asio::io_context& io) {
 
 Service::Service(asio::io_context& io, store::Store& store, BlobStore& blobs, const DaemonConfig& config,
                  RuntimeFactory factory)
-    : m_io(io),
-      m_store(store),
+    : m_store(store),
       m_config(config),
       m_binaries(io, m_pool, store, blobs),
       m_contexts(io, store, m_config, factory ? std::move(factory) : default_factory(io)),

@@ -134,7 +134,6 @@ class Service {
   void maybe_finish_shutdown();
   void wire_clusters();
 
-  boost::asio::io_context& m_io;
   store::Store& m_store;
   DaemonConfig m_config;
   DataFiles m_data_files{m_config.data_dir + "/files"};

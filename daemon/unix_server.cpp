@@ -114,7 +114,15 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write() {
-    if (m_out.empty() || m_closed) {
+    if (m_closed) {
+      // The peer went away while answers were queued (a write that had completed before the close
+      // still calls back): they are dropped. (Found by fuzzing: flush_or_close called write again,
+      // without end, since the queue never drained.)
+      m_writing = false;
+      m_out.clear();
+      return;
+    }
+    if (m_out.empty()) {
       m_writing = false;
       flush_or_close();
       return;
@@ -141,6 +149,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void flush_or_close() {
+    if (m_closed) return;
     if (m_close_after_flush && m_out.empty()) close();
     else if (!m_writing && !m_out.empty()) write();
   }

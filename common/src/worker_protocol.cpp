@@ -126,7 +126,7 @@ std::string type_of(const json& j) {
 json parse(std::string_view payload, const char* what) {
   try {
     return json::parse(payload.begin(), payload.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999 (found by fuzzing)
     throw Error(ErrorCode::protocol, std::string(what) + " is not JSON: " + e.what());
   }
 }

@@ -606,7 +606,7 @@ fi
 
 for cmd in \
   'sh scripts/install-deps.sh && sh scripts/build.sh && export PATH="$PWD/build:$PATH" && sjs daemon start && sjs jar upload examples build/sjs-examples.jar && sjs job submit examples sjs.examples.WordCount --sync --conf input.string="to be or not to be"' \
-  'sh scripts/install-deps.sh && sh scripts/build.sh && ctest --test-dir build --output-on-failure -j2'; do
+  'sh scripts/install-deps.sh --test && sh scripts/build.sh && sh scripts/test.sh'; do
   head -n 20 "$readme" | grep -qxF -- "$cmd" || fail "README.md does not start with the command: $cmd"
 done
 

@@ -250,6 +250,18 @@ TEST_CASE("worker protocol: a payload that is not JSON is a protocol error", "[w
   CHECK(contains(e.what(), "is not JSON"));
 }
 
+TEST_CASE("worker protocol: a number out of range (1e999) is a protocol error, before and after the hello "
+          "(found by fuzzing: json's out_of_range escaped the decoder and would have taken sjsd down)",
+          "[worker]") {
+  for (const char* payload : {R"({"type":"progress","job":"j","value":-8e546})", R"({"type":"hello","protocol":1e999})"}) {
+    Error e = error_from([&] { (void)worker::decode_frame(std::string_view(payload)); });
+    CHECK(e.code() == ErrorCode::protocol);
+    CHECK(contains(e.what(), "is not JSON"));
+    e = error_from([&] { (void)worker::check_hello_frame(std::string_view(payload)); });
+    CHECK(e.code() == ErrorCode::protocol);
+  }
+}
+
 TEST_CASE("worker protocol: a missing field is a protocol error naming the message and the field", "[worker]") {
   struct Case {
     json message;
