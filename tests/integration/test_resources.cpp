@@ -126,7 +126,7 @@ TEST_CASE("storage full: with the disk under the data dir full, submissions and 
 }
 
 TEST_CASE("storage full: a full LMDB map (store.map-size-mb) refuses submissions with storage_full naming the "
-          "setting; every acknowledged job survives, a job that ended meanwhile is not left RUNNING, and a larger "
+          "setting: every acknowledged job survives, a job that ended meanwhile is not left RUNNING, and a larger "
           "map takes new jobs",
           "[resources][storage]") {
   Sandbox sb(std::string(k_fast_grace_conf) + "store.map-size-mb = 1\nhttp.listen = \"127.0.0.1:0\"\n");
@@ -188,7 +188,7 @@ namespace {
 bool have_cgroups() { return ::geteuid() == 0 && ::access("/sys/fs/cgroup/pids", W_OK) == 0; }
 }  // namespace
 
-TEST_CASE("limits.processes: a job that forks without end is stopped and ends ERROR with the limit as its cause; "
+TEST_CASE("limits.processes: a job that forks without end is stopped and ends ERROR with the limit as its cause, "
           "sjsd and other contexts go on",
           "[resources][limits]") {
   if (!have_cgroups()) {
@@ -217,7 +217,7 @@ TEST_CASE("limits.processes: a job that forks without end is stopped and ends ER
   CHECK(sb.submit_sync_json({"ok", "--context", "tight"}, &code)["job"]["state"] == "FINISHED");
 }
 
-TEST_CASE("limits.memory: a job that allocates past it is killed and ends ERROR with the limit as its cause; "
+TEST_CASE("limits.memory: a job that allocates past it is killed and ends ERROR with the limit as its cause, and "
           "limits.open-files is its RLIMIT_NOFILE",
           "[resources][limits]") {
   if (!have_cgroups() || ::access("/sys/fs/cgroup/memory", W_OK) != 0) {
