@@ -16,7 +16,6 @@ using json = nlohmann::json;
 
 namespace {
 
-const std::string k_sjs = build_dir() + "/sjs";
 
 // A tmpfs of `size` over the sandbox's data dir (its sjsd.conf kept), unmounted when this goes.
 // Without root there is none: the test says SKIP and ends.
@@ -244,4 +243,32 @@ TEST_CASE("limits.memory: a job that allocates past it is killed and ends ERROR 
   CHECK(bad.exit_code == 8);
   CHECK(contains(bad.err, "limits.memory"));
   CHECK(::kill(sb.daemon_pid(), 0) == 0);
+}
+
+TEST_CASE("limits.memory on a python context: a job that allocates past it kills its worker in its memory cgroup, "
+          "the job ends ERROR naming the limit, and the context comes back",
+          "[resources][limits][python]") {
+  if (!have_cgroups() || ::access("/sys/fs/cgroup/memory", W_OK) != 0) {
+    WARN("SKIP: limits.memory needs a writable cgroup v1 memory controller (root)");
+    return;
+  }
+  Sandbox sb(k_fast_grace_conf);
+  auto started = run_process({k_sjs, "daemon", "start"}, {{"SJS_HOME", sb.home()}, {"SPARK_HOME", ""}});
+  REQUIRE(started.exit_code == 0);
+  REQUIRE(sb.sjs({"binary", "upload", "hog",
+                  sb.write_file("hog.py", "import os\n"
+                                          "def eat(ctx, config):\n    b = [bytearray(1 << 20) for _ in range(600)]\n"
+                                          "    return len(b)\n"
+                                          "def ok(ctx, config):\n    return os.getpid()\n")})
+              .exit_code == 0);
+  auto r = sb.sjs({"context", "create", "py", "--runtime", "python", "--set", "limits.memory=150m"}, "", 60);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  int code = 0;
+  const json j = sb.submit_sync_json({"hog", "eat", "-c", "py"}, &code, 60);
+  INFO(j.dump());
+  CHECK(code == 1);
+  CHECK(contains(j["job"]["error"]["message"].get<std::string>(), "exceeded limits.memory (150 MiB)"));
+  REQUIRE(eventually([&] { return sb.context_json("py")["state"] == "RUNNING"; }, 60));
+  CHECK(sb.submit_sync_json({"hog", "ok", "-c", "py"}, &code, 60)["job"]["state"] == "FINISHED");
 }
