@@ -21,6 +21,7 @@ void BinaryCatalog::upload(const BinaryUploadArgs& args, bool move_source, Reply
     throw Error(ErrorCode::usage, "binary.upload needs an absolute path, not \"" + args.path + "\"");
   }
   if (m_shutting_down) throw Error(ErrorCode::unavailable, "sjsd is shutting down");
+  check_disk_room(m_blobs.dir());
   std::string original =
       args.original_name.empty() ? args.path.substr(args.path.find_last_of('/') + 1) : args.original_name;
   asio::post(m_pool, [this, args, original, move_source, reply]() {
@@ -51,10 +52,10 @@ void BinaryCatalog::upload(const BinaryUploadArgs& args, bool move_source, Reply
         b.sha256 = in.sha256;
         b.uploaded_ms = now_ms();
         b.versions = b.version;
-        m_store.put_binary(b, [this, b, reply](const std::string& error) {
+        m_store.put_binary(b, [this, b, reply](const store::WriteError& error) {
           if (!error.empty()) {
             if (!m_store.blob_referenced(b.sha256)) m_blobs.remove(b.sha256);
-            reply.fail(Error(ErrorCode::internal, error));
+            reply.fail(error.to_error("could not record binary " + b.name));
             return;
           }
           spdlog::info("binary {} version {} stored ({} bytes, {})", b.name, b.version, b.size, b.type);

@@ -137,13 +137,14 @@ Ingested BlobStore::ingest(const std::string& source, const std::string& origina
   if (out < 0) {
     int e = errno;
     ::close(in);
-    throw Error(ErrorCode::internal, "cannot write " + tmp + ": " + std::strerror(e));
+    throw write_error(tmp, e);
   }
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
   std::string head;
   Ingested r;
   std::string failure;
+  int write_errno = 0;  // the upload's copy could not be written (a full disk is storage_full)
   std::vector<char> buf(1 << 20);
   for (;;) {
     ssize_t n = ::read(in, buf.data(), buf.size());
@@ -160,7 +161,8 @@ Ingested BlobStore::ingest(const std::string& source, const std::string& origina
       ssize_t w = ::write(out, buf.data() + off, static_cast<std::size_t>(n - off));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) {
-        failure = "cannot store the upload: " + std::string(std::strerror(errno));
+        write_errno = errno;
+        failure = "cannot store the upload";
         break;
       }
       off += w;
@@ -172,9 +174,13 @@ Ingested BlobStore::ingest(const std::string& source, const std::string& origina
   EVP_DigestFinal_ex(md, digest, &len);
   EVP_MD_CTX_free(md);
   ::close(in);
-  if (failure.empty() && ::fsync(out) != 0) failure = "cannot store the upload: " + std::string(std::strerror(errno));
+  if (failure.empty() && ::fsync(out) != 0) {
+    write_errno = errno;
+    failure = "cannot store the upload";
+  }
   ::close(out);
   try {
+    if (write_errno != 0) throw write_error(tmp, write_errno);
     if (!failure.empty()) throw Error(ErrorCode::internal, failure);
     if (r.size == 0) throw Error(ErrorCode::bad_request, source + " is empty");
     if (requested_type.empty()) {
@@ -199,7 +205,7 @@ Ingested BlobStore::ingest(const std::string& source, const std::string& origina
   if (::rename(tmp.c_str(), path_for(r.sha256).c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
-    throw Error(ErrorCode::internal, "cannot store the upload: " + std::string(std::strerror(e)));
+    throw write_error(path_for(r.sha256), e);
   }
   int dir = ::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {

@@ -24,6 +24,7 @@ class BlobStore {
   Ingested ingest(const std::string& source, const std::string& original_name, const std::string& requested_type,
                   bool move_source = false) const;
   std::string path_for(const std::string& sha256) const;
+  const std::string& dir() const { return m_dir; }
   void remove(const std::string& sha256) const;
 
  private:

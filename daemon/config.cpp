@@ -56,6 +56,14 @@ void DaemonConfig::apply(const nlohmann::json& conf, const std::string& origin) 
   read_number(conf, origin, "context", "max-restarts", context_max_restarts);
   read_number(conf, origin, "context", "restart-window-seconds", context_restart_window_s);
   read_string(conf, origin, "log", "level", log_level);
+  if (const auto* v = find_path(conf, "limits", "memory"); v || find_path(conf, "limits", "processes") ||
+                                                           find_path(conf, "limits", "open-files")) {
+    try {
+      context_limits = limits_of(nlohmann::json{{"limits", conf["limits"]}}, context_limits);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::bad_request, origin + ": " + e.what());
+    }
+  }
   for (auto& [key, value] : launch) {  // every launcher's keys (runtimes/registry.cpp)
     const auto dot = key.find('.');
     read_string(conf, origin, key.substr(0, dot).c_str(), key.substr(dot + 1).c_str(), value);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtimes/launch.hpp"
+#include "runtimes/limits.hpp"
 
 namespace sjs {
 
@@ -28,6 +29,7 @@ struct DaemonConfig {
   int adhoc_max_jobs = 0;              // ad-hoc jobs running at once (0 = number of cores, at least 2)
   int adhoc_max_queue = 0;             // ad-hoc jobs waiting (0 = no bound)
   int context_max_jobs = 8;            // default slots of a named context
+  ContextLimits context_limits;        // limits.*: every context's, unless its own settings say otherwise
   std::uint64_t store_map_size_mb = 16384;
   double context_start_timeout_s = 120;  // a resident worker must say hello within this
   int context_max_restarts = 5;          // a named context that dies more often than this...

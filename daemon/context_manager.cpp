@@ -26,6 +26,7 @@ RuntimeOptions ContextManager::runtime_options(const std::string& context) const
   o.log_path = m_config.data_dir + "/contexts/" + context + ".log";
   o.start_timeout_s = m_config.context_start_timeout_s;
   o.launch = m_config.launch;
+  o.limits = m_config.context_limits;
   o.background = m_background;
   return o;
 }
@@ -159,8 +160,8 @@ void ContextManager::create(const ContextCreateArgs& args, Reply<ContextInfo> re
       reply.fail(Error(ErrorCode::internal, "context \"" + name + "\" failed to start: " + error));
       return;
     }
-    m_store.put_context(named(name).info, [this, name, reply](const std::string& err) {
-      if (!err.empty()) return reply.fail(Error(ErrorCode::internal, err));
+    m_store.put_context(named(name).info, [this, name, reply](const store::WriteError& err) {
+      if (!err.empty()) return reply.fail(err.to_error("could not record context " + name));
       Context* created = find(name);
       if (!created) return reply.fail(Error(ErrorCode::not_found, "context \"" + name + "\" was deleted"));
       spdlog::info("context {} created ({}, {} slots)", name, created->info.runtime, created->info.max_jobs);

@@ -267,6 +267,8 @@ int run_daemon(DaemonConfig config) {
     ::signal(SIGPIPE, SIG_IGN);
     ::signal(SIGHUP, SIG_IGN);
     raise_open_files_limit();
+    remove_stale_cgroups();  // of sjsd processes that died without removing theirs
+    spdlog::info("context limits: {}", limits_mechanism());
 
     asio::io_context io;
     store::StoreOptions so;
@@ -325,6 +327,7 @@ int run_daemon(DaemonConfig config) {
     report(ready_fd, "ok");
     ready_fd = -1;
     io.run();
+    remove_stale_cgroups();  // its own, with whatever is left in them
     spdlog::info("sjsd stopped");
     ::close(pid_fd);
     return 0;

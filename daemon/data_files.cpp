@@ -31,7 +31,7 @@ void write_all(int fd, const char* data, std::size_t size, const std::string& pa
   while (off < size) {
     ssize_t n = ::write(fd, data + off, size - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error(ErrorCode::internal, "cannot write " + path + ": " + std::strerror(errno));
+    if (n < 0) throw write_error(path, errno);
     off += static_cast<std::size_t>(n);
   }
 }
@@ -45,6 +45,7 @@ DataFiles::DataFiles(std::string dir) : m_dir(std::move(dir)) {
 std::string DataFiles::reserve(const std::string& prefix) {
   check_name("data file prefix", prefix);
   make_dirs(m_dir, 0700);
+  check_disk_room(m_dir);
   // spark-jobserver's form: <prefix>-<upload time>.dat, the time with ':' made '_'.
   std::string stamp = format_local(now_ms());
   std::replace(stamp.begin(), stamp.end(), ':', '_');
@@ -56,7 +57,7 @@ std::string DataFiles::reserve(const std::string& prefix) {
       ::close(fd);
       return path;
     }
-    if (errno != EEXIST) throw Error(ErrorCode::internal, "cannot create " + path + ": " + std::strerror(errno));
+    if (errno != EEXIST) throw write_error(path, errno);
   }
   throw Error(ErrorCode::internal, "cannot find a free name for data file prefix " + prefix);
 }
@@ -73,7 +74,7 @@ std::string DataFiles::store_file(const std::string& prefix, const std::string& 
   try {
     std::error_code ec;
     fs::copy_file(source, target, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw Error(ErrorCode::internal, "cannot store data file " + target + ": " + ec.message());
+    if (ec) throw write_error(target, ec.value());
     ::chmod(target.c_str(), 0600);
   } catch (...) {
     ::unlink(target.c_str());
@@ -87,9 +88,9 @@ std::string DataFiles::store_bytes(const std::string& prefix, std::string_view d
   const std::string target = reserve(prefix);
   int fd = ::open(target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) {
-    const std::string why = std::strerror(errno);
+    const int e = errno;
     ::unlink(target.c_str());
-    throw Error(ErrorCode::internal, "cannot write " + target + ": " + why);
+    throw write_error(target, e);
   }
   try {
     write_all(fd, data.data(), data.size(), target);

@@ -252,6 +252,7 @@ void JobTable::submit(const JobSubmitArgs& args, Reply<JobResult> reply) {
     }
   }
 
+  check_disk_room(m_config.data_dir);  // a key already used still answers with its job
   const bool pipeline = !args.steps.is_null();
   if (pipeline) check_steps(args);
   BinaryInfo binary = m_binaries.latest(args.binary);
@@ -316,13 +317,13 @@ void JobTable::submit(const JobSubmitArgs& args, Reply<JobResult> reply) {
 
   const bool sync = args.sync;
   const double wait_timeout = args.wait_timeout_s;
-  m_store.put_job(j, &l.config, nullptr, [this, id, key = args.key, sync, wait_timeout, reply](const std::string& error) {
+  m_store.put_job(j, &l.config, nullptr, [this, id, key = args.key, sync, wait_timeout, reply](const store::WriteError& error) {
     if (!key.empty()) m_pending_keys.erase(key);
     LiveJob* job = live(id);
     if (!job) return reply.fail(Error(ErrorCode::internal, "job " + id + " vanished"));
     if (!error.empty()) {
       m_live.erase(id);
-      return reply.fail(Error(ErrorCode::internal, "could not record the job: " + error));
+      return reply.fail(error.to_error("could not record the job"));
     }
     // Durable now: acknowledge, then queue it.
     if (sync) add_waiter(*job, wait_timeout, reply);
@@ -526,11 +527,20 @@ void JobTable::append_log(LiveJob& job, std::string_view data) {
     if (job.log_fd < 0) spdlog::error("job {}: cannot open its log: {}", job.info.id, std::strerror(errno));
   }
   if (job.log_fd >= 0) {
+    // A full disk fails the write at once (a regular file never blocks): the output is lost, not
+    // buffered, the job goes on, and sjsd says so once per job (followers still get it).
     std::size_t off = 0;
     while (off < data.size()) {
       ssize_t n = ::write(job.log_fd, data.data() + off, data.size() - off);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) break;
+      if (n < 0) {
+        if (job.log_lost == 0) {
+          spdlog::error("job {}: cannot write its log: {}: its output is lost until there is room", job.info.id,
+                        std::strerror(errno));
+        }
+        job.log_lost += data.size() - off;
+        break;
+      }
       off += static_cast<std::size_t>(n);
     }
   }
@@ -617,10 +627,31 @@ void JobTable::end_live_job(LiveJob& job, JobOutcome outcome) {
   job.result = std::move(outcome.result);
   job.final_pending = true;
   spdlog::info("job {} {} ({})", j.id, j.state, j.end_reason.empty() ? j.binary : j.end_reason);
-  const std::string id = j.id;
-  m_store.put_job(j, nullptr, j.has_result ? &job.result : nullptr, [this, id](const std::string& error) {
-    if (!error.empty()) spdlog::error("job {}: could not record its end: {}", id, error);
-    committed_end(id);
+  commit_end(j.id);
+}
+
+// A final state that cannot be committed (the store or its disk is full) is not dropped: the job
+// stays in the table, its waiters wait, and the write is tried again every second until there is room,
+// so the job never stays RUNNING on disk once space returns. At shutdown the daemon stops trying;
+// the next start then records such a job ERROR (daemon_restart), as for a crash.
+void JobTable::commit_end(const std::string& id) {
+  LiveJob* job = live(id);
+  if (!job) return;
+  const JobInfo& j = job->info;
+  m_store.put_job(j, nullptr, j.has_result ? &job->result : nullptr, [this, id](const store::WriteError& error) {
+    LiveJob* l = live(id);
+    if (!l) return;
+    if (error.empty()) return committed_end(id);
+    if (m_shutting_down) {
+      spdlog::error("job {}: could not record its end ({}); the next start records it ERROR", id, error.message);
+      return committed_end(id);
+    }
+    if (!l->retry) spdlog::error("job {}: could not record its end, trying again every second: {}", id, error.message);
+    if (!l->retry) l->retry = std::make_unique<asio::steady_timer>(m_io);
+    l->retry->expires_after(std::chrono::seconds(1));
+    l->retry->async_wait([this, id](const boost::system::error_code& ec) {
+      if (!ec) commit_end(id);
+    });
   });
 }
 

@@ -108,9 +108,11 @@ class JobTable : public JobSink {
     std::uint64_t log_size = 0;                     // bytes in its log file (markers included)
     std::uint64_t log_kept = 0;                     // of the job's own output, kept (<= logs.max-bytes-per-job)
     std::uint64_t log_dropped = 0;                  // of the job's own output, dropped past the cap
+    std::uint64_t log_lost = 0;                     // bytes the log file could not take (disk full)
     std::vector<Waiter> waiters;                    // called once the final state is committed
     std::vector<Stream> followers;                  // log --follow
     std::unique_ptr<boost::asio::steady_timer> timeout;
+    std::unique_ptr<boost::asio::steady_timer> retry;  // the end's commit failed (storage full): try again
     nlohmann::json result;
     bool final_pending = false;                     // final state written, commit not yet seen
     bool kill_requested = false;                    // killed while its ad-hoc context was starting
@@ -132,6 +134,8 @@ class JobTable : public JobSink {
               const std::string& error);
   void on_timeout(const std::string& job_id);
   void end_live_job(LiveJob& job, JobOutcome outcome);
+  // Commits a job's final state; while the store or its disk is full, tries again every second.
+  void commit_end(const std::string& id);
   void committed_end(const std::string& id);
   void add_waiter(LiveJob& job, double timeout_s, Reply<JobResult> reply);
   void remember_final(const JobInfo& job) const;

@@ -19,6 +19,8 @@ const std::vector<ErrorInfo>& error_table() {
       {ErrorCode::unavailable, "unavailable", x::k_unavailable, 503, "daemon unreachable or shutting down"},
       {ErrorCode::protocol, "protocol", x::k_internal, 400, "garbage or an unsupported protocol version"},
       {ErrorCode::timeout, "timeout", x::k_wait_timeout, 504, "a wait expired; the job goes on"},
+      {ErrorCode::storage_full, "storage_full", x::k_storage_full, 507,
+       "the daemon's disk or store is full; nothing was stored"},
       {ErrorCode::internal, "internal", x::k_internal, 500, "a failure inside the daemon"},
   };
   return k_table;
@@ -57,6 +59,7 @@ const std::vector<OutcomeInfo>& outcome_table() {
       {x::k_busy, "the queue is full (configured bound)"},
       {x::k_denied, "permission denied"},
       {x::k_internal, "protocol or internal error"},
+      {x::k_storage_full, "the daemon's storage is full: free space or raise store.map-size-mb"},
   };
   return k_table;
 }

@@ -21,6 +21,12 @@ std::vector<SettingSpec> context_settings() {
   return {
       {"env.", K::any, "hi", "env.NAME=value: in the environment of the context's jobs (exec) or worker"},
       {"max-queue", K::whole_number, "100", "queued jobs before a submission is refused as busy (0: no bound)"},
+      {"limits.memory", K::jvm_size, "256m",
+       "memory of each of the context's processes (an exec job, a worker), children included; past it the "
+       "kernel kills it"},
+      {"limits.processes", K::count, "64",
+       "processes and threads of each exec job or worker, children included; a job that hits it is stopped"},
+      {"limits.open-files", K::count, "1024", "open files of each process of the context (RLIMIT_NOFILE)"},
   };
 }
 

@@ -1,5 +1,7 @@
 #include "sjs/util.hpp"
 
+#include <sys/statvfs.h>
+
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -129,10 +131,34 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+bool is_disk_full(int err) { return err == ENOSPC || err == EDQUOT; }
+
+Error write_error(const std::string& path, int err) {
+  if (is_disk_full(err)) {
+    return Error(ErrorCode::storage_full, "storage full: cannot write " + path + ": " + std::strerror(err) +
+                                              ": free space on that disk (sjsd goes on by itself once there is)",
+                 {{"path", path}});
+  }
+  return Error(ErrorCode::internal, "cannot write " + path + ": " + std::strerror(err));
+}
+
+void check_disk_room(const std::string& dir) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return;  // cannot tell: the write itself will say
+  const std::uint64_t free_bytes = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free_bytes >= k_disk_reserve_bytes) return;
+  throw Error(ErrorCode::storage_full, "storage full: the disk holding " + dir + " has " +
+                                           std::to_string(free_bytes >> 10) + " KiB free (sjsd keeps " +
+                                           std::to_string(k_disk_reserve_bytes >> 20) +
+                                           " MiB for running jobs): free space there, then try again (no restart "
+                                           "needed)",
+               {{"path", dir}});
+}
+
 void write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw Error(ErrorCode::internal, "cannot write " + tmp + ": " + std::strerror(errno));
+  if (fd < 0) throw write_error(tmp, errno);
   std::size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd, data.data() + off, data.size() - off);
@@ -141,14 +167,14 @@ void write_file_atomic(const std::string& path, std::string_view data, unsigned 
       int e = errno;
       ::close(fd);
       ::unlink(tmp.c_str());
-      throw Error(ErrorCode::internal, "cannot write " + tmp + ": " + std::strerror(e));
+      throw write_error(tmp, e);
     }
     off += static_cast<std::size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
-    throw Error(ErrorCode::internal, "cannot write " + path + ": " + std::strerror(e));
+    throw write_error(path, e);
   }
 }
 

@@ -335,11 +335,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
     beast::get_lowest_layer(m_stream).expires_after(std::chrono::minutes(30));  // large uploads take time
     if (streams_body(std::string(m_header_parser->get().method_string()), m_request.path) &&
         !m_server.options.upload_dir.empty()) {
+      // A disk already (nearly) full refuses the upload at its header, before any of it is read.
+      try {
+        check_disk_room(m_server.options.upload_dir);
+      } catch (const Error& e) {
+        return reject(507, e.what());
+      }
       m_file_parser.emplace(std::move(*m_header_parser));
       m_upload = m_server.options.upload_dir + "/http-" + make_uuid();
       beast::error_code ec;
       m_file_parser->get().body().open(m_upload.c_str(), beast::file_mode::write, ec);
-      if (ec) return reject(500, "cannot store the upload: " + ec.message());
+      if (ec) {
+        if (is_disk_full(ec.value())) return reject(507, write_error(m_upload, ec.value()).what());
+        return reject(500, "cannot store the upload: " + ec.message());
+      }
       http::async_read(m_stream, m_buffer, *m_file_parser, [self](beast::error_code ec2, std::size_t) {
         self->m_file_parser->get().body().close();
         if (ec2) return self->on_body_error(ec2);
@@ -358,7 +367,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
   }
 
   void on_body_error(beast::error_code ec) {
+    const std::string upload = m_upload;
     cleanup_upload();
+    // The streamed body's file could not be written: the disk under the data dir is full.
+    if (!upload.empty() && ec.category() == beast::system_category() && is_disk_full(ec.value())) {
+      return reject(507, write_error(upload, ec.value()).what());
+    }
     if (ec == http::error::body_limit) {
       return reject(413, "request body is over the limit of " + std::to_string(m_server.options.max_body_bytes) +
                              " bytes (http.max-body-mb in sjsd.conf)");

@@ -15,8 +15,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "sjs/errors.hpp"
 #include "sjs/util.hpp"
+#include "runtimes/limits.hpp"
+#include "runtimes/process.hpp"
 
 extern char** environ;
 
@@ -59,7 +63,8 @@ std::vector<std::string> tail_lines(const std::string& text, std::size_t max_lin
 }  // namespace
 
 struct ExecRuntime::Process {
-  Process(asio::io_context& io) : out(io), err(io), exit_watch(io), kill_timer(io), drain_timer(io) {}
+  Process(asio::io_context& io)
+      : out(io), err(io), exit_watch(io), kill_timer(io), drain_timer(io), limit_watch(io) {}
   JobRun run;
   pid_t pid = -1;
   asio::posix::stream_descriptor out, err, exit_watch;
@@ -72,7 +77,14 @@ struct ExecRuntime::Process {
   std::string cancel_reason;  // non-empty once cancelled
   std::string spawn_error;
   std::array<char, 65536> out_buf{}, err_buf{};
+  std::unique_ptr<LimitedTree> limits;  // the job's cgroups or rlimits (limits.*), if its context has any
+  asio::steady_timer limit_watch;       // polls the pids cgroup: a job that hits limits.processes is stopped
+  std::string limit_hit;                // the limit it hit ("exceeded limits.processes (64) ..."), if any
 };
+
+namespace {
+constexpr int k_limit_watch_ms = 200;
+}
 
 ExecRuntime::ExecRuntime(asio::io_context& io, JobSink& sink, const RuntimeOptions& options, std::string name,
                          nlohmann::json settings)
@@ -88,6 +100,7 @@ ExecRuntime::~ExecRuntime() {
     p->exit_watch.close(ec);
     p->kill_timer.cancel();
     p->drain_timer.cancel();
+    p->limit_watch.cancel();
   }
 }
 
@@ -154,45 +167,67 @@ void ExecRuntime::run(JobRun run) {
   for (auto& s : env_s) envp.push_back(s.data());
   envp.push_back(nullptr);
 
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  posix_spawn_file_actions_addchdir_np(&fa, p->run.work_dir.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all_default;
-  sigemptyset(&none);
-  sigemptyset(&all_default);
-  for (int s : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&all_default, s);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all_default);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
   int rc = 0;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    rc = ::posix_spawn(&pid, p->run.binary_path.c_str(), &fa, &attr, argv.data(), envp.data());
-    if (rc != ETXTBSY) break;  // another thread's fork briefly held a blob open for writing
-    ::usleep(2000);
+  std::string spawn_failure;  // spawn_process's message
+  if (m_options.limits.any()) {
+    // Limits need a step between fork and exec (join the job's cgroups, set rlimits): spawn_process.
+    p->limits = std::make_unique<LimitedTree>(m_options.limits, m_options.context_name, job.id);
+    SpawnSpec spec;
+    spec.path = p->run.binary_path;
+    spec.argv = argv_s;
+    spec.env = env_s;
+    spec.cwd = p->run.work_dir;
+    spec.stdin_fd = in_fd;
+    spec.stdout_fd = out_pipe[1];
+    spec.stderr_fd = err_pipe[1];
+    spec.limits = p->limits->setup();
+    try {
+      pid = spawn_process(spec);
+    } catch (const Error& e) {
+      rc = -1;
+      spawn_failure = e.what();
+    }
+  } else {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawn_file_actions_addchdir_np(&fa, p->run.work_dir.c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all_default;
+    sigemptyset(&none);
+    sigemptyset(&all_default);
+    for (int s : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&all_default, s);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all_default);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      rc = ::posix_spawn(&pid, p->run.binary_path.c_str(), &fa, &attr, argv.data(), envp.data());
+      if (rc != ETXTBSY) break;  // another thread's fork briefly held a blob open for writing
+      ::usleep(2000);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
   }
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   ::close(in_fd);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   if (rc != 0) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
-    p->spawn_error = "cannot start " + job.binary + ": " + std::strerror(rc);
+    p->spawn_error = spawn_failure.empty() ? "cannot start " + job.binary + ": " + std::strerror(rc) : spawn_failure;
     p->exited = p->out_eof = p->err_eof = true;
     asio::post(m_io, [this, p] { finish(p); });
     return;
   }
   p->pid = pid;
   m_sink.job_started(job.id, pid);
+  if (p->limits && m_options.limits.processes && p->limits->has_cgroup()) watch_limits(p);
 
   p->out.assign(out_pipe[0]);
   p->err.assign(err_pipe[0]);
@@ -276,9 +311,27 @@ void ExecRuntime::cancel(const std::string& job_id, const std::string& reason) {
   });
 }
 
+// A fork bomb under limits.processes is refused forks, not killed: once its pids cgroup has refused one,
+// every process of the job is killed and the job ends ERROR with that cause.
+void ExecRuntime::watch_limits(const std::shared_ptr<Process>& p) {
+  p->limit_watch.expires_after(std::chrono::milliseconds(k_limit_watch_ms));
+  p->limit_watch.async_wait([this, p](const boost::system::error_code& ec) {
+    if (ec || p->finished || p->exited) return;
+    if (p->limits->processes_hit()) {
+      p->limit_hit = p->limits->exceeded();
+      spdlog::warn("job {}: {}: killing its processes", p->run.job.id, p->limit_hit);
+      p->limits->kill_all();
+      return;
+    }
+    watch_limits(p);
+  });
+}
+
 void ExecRuntime::finish(const std::shared_ptr<Process>& p) {
   if (p->finished) return;
   p->finished = true;
+  p->limit_watch.cancel();
+  if (p->limits && p->limit_hit.empty()) p->limit_hit = p->limits->exceeded();
   boost::system::error_code ec;
   p->out.close(ec);
   p->err.close(ec);
@@ -306,6 +359,12 @@ void ExecRuntime::finish(const std::shared_ptr<Process>& p) {
         msg = "job killed: sjsd shut down before it ended";
       }
       o.error = {{"message", msg}, {"errorClass", "sjs.JobKilled"}, {"stack", nlohmann::json::array()}};
+    } else if (!p->limit_hit.empty()) {
+      // The kernel killed it (memory) or sjsd did (processes): the cause, not the bare signal.
+      o.state = job_state::k_error;
+      o.error = {{"message", "the job " + p->limit_hit + " (" + describe_wait_status(st) + ")"},
+                 {"errorClass", "sjs.LimitExceeded"},
+                 {"stack", tail_lines(p->stderr_tail, 20)}};
     } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
       o.state = job_state::k_finished;
       o.has_result = true;
@@ -345,6 +404,7 @@ void ExecRuntime::finish(const std::shared_ptr<Process>& p) {
   };
   if (m_options.background) m_options.background(std::move(remove));
   else remove();
+  p->limits.reset();  // kills what is left of the job in its cgroups and removes them
   m_running.erase(job.id);
   m_sink.job_ended(job.id, std::move(o));
 }

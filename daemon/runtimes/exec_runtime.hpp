@@ -25,6 +25,7 @@ class ExecRuntime : public Runtime {
 
  private:
   void finish(const std::shared_ptr<Process>& p);
+  void watch_limits(const std::shared_ptr<Process>& p);
 
   boost::asio::io_context& m_io;
   JobSink& m_sink;

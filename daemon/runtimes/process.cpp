@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include "sjs/errors.hpp"
@@ -48,6 +49,87 @@ void raise_open_files_limit() {
   g_nofile_raised = true;
 }
 
+namespace {
+
+// fork, then in the child only async-signal-safe calls: join the cgroups, set the rlimits, wire the
+// descriptors, exec. A failure before exec comes back through a close-on-exec pipe as an errno.
+pid_t fork_exec(const SpawnSpec& spec, int null_fd, const std::vector<char*>& argv, const std::vector<char*>& envp) {
+  std::string path = spec.path;
+  if (path.find('/') == std::string::npos) {
+    // Search PATH here: execvpe is not async-signal-safe.
+    const char* p = ::getenv("PATH");
+    std::string dirs = p ? p : "/usr/bin:/bin";
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t colon = dirs.find(':', start);
+      const std::string dir = dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      const std::string candidate = (dir.empty() ? "." : dir) + "/" + spec.path;
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        path = candidate;
+        break;
+      }
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return -errno;
+  const int fds[4] = {spec.stdin_fd >= 0 ? spec.stdin_fd : null_fd, spec.stdout_fd >= 0 ? spec.stdout_fd : null_fd,
+                      spec.stderr_fd >= 0 ? spec.stderr_fd : null_fd, spec.fd3};
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int e = errno;
+    ::close(report[0]);
+    ::close(report[1]);
+    return -e;
+  }
+  if (pid == 0) {
+    auto fail = [&](int e) {
+      ssize_t ignored = ::write(report[1], &e, sizeof e);
+      (void)ignored;
+      ::_exit(127);
+    };
+    for (const auto& file : spec.limits.join) {
+      const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1) fail(errno);
+      ::close(fd);
+    }
+    for (const auto& [resource, value] : spec.limits.rlimits) {
+      const rlimit r{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+      if (::setrlimit(static_cast<__rlimit_resource>(resource), &r) != 0) fail(errno);
+    }
+    ::setpgid(0, 0);
+    for (int s : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2}) ::signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Move the sources out of 0..3 first, so that wiring one does not overwrite another.
+    int moved[4];
+    for (int i = 0; i < 4; ++i) moved[i] = fds[i] >= 0 ? ::fcntl(fds[i], F_DUPFD_CLOEXEC, 10) : -1;
+    for (int i = 0; i < 4; ++i) {
+      if (moved[i] >= 0 && ::dup2(moved[i], i) < 0) fail(errno);
+    }
+    ::close_range(spec.fd3 >= 0 ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::fcntl(report[1], F_SETFD, FD_CLOEXEC);
+    if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) fail(errno);
+    ::execve(path.c_str(), argv.data(), envp.data());
+    fail(errno);
+  }
+  ::close(report[1]);
+  int e = 0;
+  ssize_t n;
+  do n = ::read(report[0], &e, sizeof e);
+  while (n < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof e)) {
+    ::waitpid(pid, nullptr, 0);
+    return -e;
+  }
+  return pid;
+}
+
+}  // namespace
+
 pid_t spawn_process(const SpawnSpec& spec) {
   int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   posix_spawn_file_actions_t fa;
@@ -79,6 +161,13 @@ pid_t spawn_process(const SpawnSpec& spec) {
   int rc = 0;
   const bool search = spec.path.find('/') == std::string::npos;
   for (int attempt = 0; attempt < 5; ++attempt) {
+    if (!spec.limits.empty()) {
+      pid = fork_exec(spec, null_fd, argv, envp);
+      rc = pid < 0 ? -pid : 0;
+      if (rc != ETXTBSY) break;
+      ::usleep(2000);
+      continue;
+    }
     rc = search ? ::posix_spawnp(&pid, spec.path.c_str(), &fa, &attr, argv.data(), envp.data())
                 : ::posix_spawn(&pid, spec.path.c_str(), &fa, &attr, argv.data(), envp.data());
     if (rc != ETXTBSY) break;  // another thread's child briefly held the file open for writing
@@ -88,7 +177,9 @@ pid_t spawn_process(const SpawnSpec& spec) {
   posix_spawnattr_destroy(&attr);
   if (null_fd >= 0) ::close(null_fd);
   if (rc != 0) throw Error(ErrorCode::internal, "cannot start " + spec.path + ": " + std::strerror(rc));
-  if (g_nofile_raised) ::prlimit(pid, RLIMIT_NOFILE, &g_child_nofile, nullptr);
+  bool own_nofile = false;
+  for (const auto& r : spec.limits.rlimits) own_nofile = own_nofile || r.first == RLIMIT_NOFILE;
+  if (g_nofile_raised && !own_nofile) ::prlimit(pid, RLIMIT_NOFILE, &g_child_nofile, nullptr);
   return pid;
 }
 

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include "runtimes/limits.hpp"
+
 namespace sjs {
 
 struct SpawnSpec {
@@ -19,10 +21,12 @@ struct SpawnSpec {
   int stdout_fd = -1;              // -1 = /dev/null
   int stderr_fd = -1;              // -1 = /dev/null
   int fd3 = -1;                    // becomes fd 3 in the child if >= 0
+  ChildSetup limits;               // cgroups to join and rlimits to set before exec (limits.hpp)
 };
 
 // Returns the child's pid (it leads its own process group); throws Error
-// (internal) saying what could not be started and why.
+// (internal) saying what could not be started and why. With `limits`, fork and exec (posix_spawn has
+// no step for joining a cgroup or setting an rlimit in the child), else posix_spawn.
 pid_t spawn_process(const SpawnSpec& spec);
 
 // sjsd raises its own open-files soft limit to the hard limit (at most 65536): every client

@@ -185,7 +185,9 @@ void check_new_context(const std::string& runtime, const nlohmann::json& setting
 std::unique_ptr<Runtime> make_runtime(const std::string& name, asio::io_context& io, JobSink& sink,
                                       const RuntimeOptions& options, const nlohmann::json& settings) {
   if (!is_known_runtime(name)) throw unknown_runtime(name);
-  return find_launcher(name)->make(io, sink, options, settings);
+  RuntimeOptions o = options;
+  o.limits = limits_of(settings, options.limits);  // the context's limits.* over sjsd.conf's
+  return find_launcher(name)->make(io, sink, o, settings);
 }
 
 // ---- Runtime's table-driven parts ----------------------------------------------------

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtimes/launch.hpp"
+#include "runtimes/limits.hpp"
 #include "sjs/messages.hpp"
 #include "sjs/worker_protocol.hpp"
 
@@ -78,6 +79,7 @@ struct RuntimeOptions {
   std::string log_path;           // resident workers: their stdout/stderr (the context log)
   double start_timeout_s = 120;   // resident workers: time to say hello
   LaunchPaths launch;             // sjsd.conf's launch paths, defaults resolved (resolve_launch_paths)
+  ContextLimits limits;           // sjsd.conf's limits.*; make_runtime applies the context's own settings
   // Runs blocking file-system work off the core thread (unset: inline).
   std::function<void(std::function<void()>)> background;
 };

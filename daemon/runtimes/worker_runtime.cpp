@@ -102,6 +102,12 @@ void WorkerRuntime::start(std::function<void(const std::string&)> ready) {
   spec.stdout_fd = log_fd;
   spec.stderr_fd = log_fd;
   spec.fd3 = sv[1];
+  m_limits.reset();  // the last worker's cgroups go with it
+  if (m_options.limits.any()) {
+    m_limits = std::make_unique<LimitedTree>(m_options.limits, m_options.context_name,
+                                             "worker-" + std::to_string(++m_starts));
+    spec.limits = m_limits->setup();
+  }
   try {
     w->pid = spawn_process(spec);
   } catch (const Error& e) {
@@ -305,8 +311,11 @@ void WorkerRuntime::end_job(const std::string& job_id, JobOutcome outcome) {
 }
 
 void WorkerRuntime::on_exit(const std::string& status) {
-  const std::string why =
-      m_violation.empty() ? status : "broke the worker protocol (" + m_violation + ") and was killed";
+  // A worker the kernel killed for limits.memory: its jobs end with that cause, not a bare SIGKILL.
+  const std::string limit_hit = m_limits ? m_limits->exceeded() : "";
+  const std::string why = !m_violation.empty() ? "broke the worker protocol (" + m_violation + ") and was killed"
+                          : !limit_hit.empty() ? limit_hit + " (" + status + ")"
+                                               : status;
   boost::system::error_code ec;
   m_worker->channel.close(ec);
   m_worker->start_timer.cancel();

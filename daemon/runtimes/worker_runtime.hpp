@@ -64,6 +64,8 @@ class WorkerRuntime : public Runtime {
   Launch m_launch;
   std::shared_ptr<Worker> m_worker;
   int m_pid = -1;            // the spawned process (its group leader); jobs report it as their pid
+  std::unique_ptr<LimitedTree> m_limits;  // the current worker's cgroups (limits.*); replaced per start
+  int m_starts = 0;          // names each worker's cgroup: worker-1, worker-2...
   std::string m_violation;   // why the daemon killed a ready worker for breaking the protocol, "" if it did not
   bool m_ready = false;
   bool m_stopping = false;

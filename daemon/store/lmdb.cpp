@@ -1,6 +1,7 @@
 #include "store/lmdb.hpp"
 
 #include "sjs/errors.hpp"
+#include "sjs/util.hpp"
 
 namespace sjs::store {
 namespace {
@@ -8,11 +9,19 @@ MDB_val to_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(
 }  // namespace
 
 void check_mdb(int rc, const char* what) {
-  if (rc != MDB_SUCCESS) {
-    std::string msg = std::string("store: ") + what + " failed: " + mdb_strerror(rc);
-    if (rc == MDB_MAP_FULL) msg += " (raise store.map-size-mb in sjsd.conf)";
-    throw Error(ErrorCode::internal, msg);
+  if (rc == MDB_SUCCESS) return;
+  // Full: nothing of the transaction is stored. The caller names the store's directory.
+  if (rc == MDB_MAP_FULL) {
+    throw Error(ErrorCode::storage_full,
+                "storage full: the store reached its size limit, store.map-size-mb in sjsd.conf: raise it and "
+                "restart sjsd, or make room (delete binaries, or lower retention.max-jobs)");
   }
+  if (is_disk_full(rc)) {
+    throw Error(ErrorCode::storage_full, std::string("storage full: the store cannot grow: ") + mdb_strerror(rc) +
+                                             ": free space on the disk of sjsd's data dir (sjsd goes on by itself "
+                                             "once there is)");
+  }
+  throw Error(ErrorCode::internal, std::string("store: ") + what + " failed: " + mdb_strerror(rc));
 }
 
 Env::Env(const std::string& dir, std::size_t map_size, unsigned max_dbs) {

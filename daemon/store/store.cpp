@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include <spdlog/spdlog.h>
+
 #include "sjs/errors.hpp"
 #include "sjs/paths.hpp"
 #include "sjs/util.hpp"
@@ -99,7 +101,13 @@ void delete_job(Txn& txn, const Dbs& dbs, const StoredJob& j) {
 
 }  // namespace
 
+Error WriteError::to_error(const std::string& what_failed) const {
+  if (code == ErrorCode::storage_full) return Error(code, message);
+  return Error(code, what_failed + ": " + message);
+}
+
 Store::Store(const StoreOptions& options, Post post) : m_dbs(std::make_unique<Dbs>()), m_post(std::move(post)) {
+  m_dir = options.dir;
   make_dirs(options.dir, 0700);
   m_env = std::make_unique<Env>(options.dir, options.map_size, k_max_dbs);
   Txn txn(*m_env, false);
@@ -158,7 +166,18 @@ void Store::writer_loop() {
       if (m_pending.empty() && m_stopping) return;
       batch.swap(m_pending);
     }
-    std::vector<std::string> errors(batch.size());
+    // A commit that fails for a full map or disk leaves the store as it was (LMDB's commit is all or
+    // nothing); the writes are refused with storage_full and the next batch tries again.
+    std::vector<WriteError> errors(batch.size());
+    auto failed = [this](const std::exception& e) {
+      WriteError w;
+      const auto* err = dynamic_cast<const Error*>(&e);
+      w.code = err ? err->code() : ErrorCode::internal;
+      w.message = e.what();
+      if (w.code == ErrorCode::storage_full) w.message += " (store: " + m_dir + ")";
+      return w;
+    };
+    bool full = false;
     try {
       Txn txn(*m_env, false);
       for (auto& op : batch) op.apply(txn);
@@ -171,14 +190,15 @@ void Store::writer_loop() {
           batch[i].apply(txn);
           txn.commit();
         } catch (const std::exception& e) {
-          errors[i] = e.what();
+          errors[i] = failed(e);
+          if (errors[i].code == ErrorCode::storage_full) full = true;
         }
       }
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].done) {
         auto done = std::move(batch[i].done);
-        std::string err = std::move(errors[i]);
+        WriteError err = std::move(errors[i]);
         m_post([done = std::move(done), err = std::move(err)] { done(err); });
       }
     }
@@ -186,6 +206,9 @@ void Store::writer_loop() {
       std::lock_guard<std::mutex> lock(m_mutex);
       m_applied += batch.size();
       ++m_commits;
+      if (full && !m_full) spdlog::error("store {}: full, writes are refused until there is room", m_dir);
+      if (!full && m_full) spdlog::info("store {}: writable again", m_dir);
+      m_full = full;
     }
     m_flushed_cv.notify_all();
     batch.clear();
@@ -196,6 +219,11 @@ void Store::flush() {
   std::unique_lock<std::mutex> lock(m_mutex);
   std::uint64_t target = m_enqueued;
   m_flushed_cv.wait(lock, [&] { return m_applied >= target; });
+}
+
+bool Store::full() const {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  return m_full;
 }
 
 std::uint64_t Store::commits() const {
@@ -374,7 +402,7 @@ void Store::apply_retention(const RetentionPolicy& policy, std::function<void(st
           ids->push_back(j.id);
         }
       },
-      [ids, removed = std::move(removed)](const std::string&) {
+      [ids, removed = std::move(removed)](const WriteError&) {
         if (removed) removed(*ids);
       });
 }

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sjs/errors.hpp"
 #include "sjs/messages.hpp"
 
 namespace sjs::store {
@@ -40,11 +41,22 @@ struct RetentionPolicy {
   std::int64_t max_age_ms = 0;           // drop finished jobs that ended longer ago (0 = no limit)
 };
 
+// How a queued write ended: an empty message on success. A full store (LMDB map full) or a full disk
+// under it is storage_full, anything else internal. Converts to its message, so a `done` taking a
+// string still works.
+struct WriteError {
+  ErrorCode code = ErrorCode::internal;
+  std::string message;
+  bool empty() const { return message.empty(); }
+  operator const std::string&() const { return message; }
+  // The error to answer a client with: storage_full keeps its message (it names the fix).
+  Error to_error(const std::string& what_failed) const;
+};
+
 class Store {
  public:
   using Post = std::function<void(std::function<void()>)>;
-  // "" on success, else what failed.
-  using Done = std::function<void(const std::string& error)>;
+  using Done = std::function<void(const WriteError& error)>;
 
   // Opens (creating if needed) and checks the schema version; throws Error.
   Store(const StoreOptions& options, Post post);
@@ -92,6 +104,9 @@ class Store {
 
   // Blocks until every write queued so far is committed.
   void flush();
+  // True while the last commit failed because the store or its disk is full; the next commit that
+  // succeeds clears it (each write is tried on its own: nothing is refused ahead of LMDB).
+  bool full() const;
   // Writes per commit, for tests and benchmarks.
   std::uint64_t commits() const;
   std::uint64_t writes() const;
@@ -99,7 +114,7 @@ class Store {
  private:
   struct Op {
     std::function<void(Txn&)> apply;
-    std::function<void(const std::string&)> done;
+    Done done;
   };
   void enqueue(std::function<void(Txn&)> apply, Done done);
   void writer_loop();
@@ -116,7 +131,9 @@ class Store {
   std::uint64_t m_enqueued = 0;
   std::uint64_t m_applied = 0;
   std::uint64_t m_commits = 0;
+  bool m_full = false;
   bool m_stopping = false;
+  std::string m_dir;  // for messages
   std::thread m_writer;
 };
 

@@ -21,7 +21,7 @@ const std::vector<ErrorCode> k_all_codes = {
     ErrorCode::usage,        ErrorCode::bad_request,       ErrorCode::not_found,   ErrorCode::already_exists,
     ErrorCode::in_use,       ErrorCode::validation_failed, ErrorCode::too_large,   ErrorCode::busy,
     ErrorCode::unauthorized, ErrorCode::forbidden,         ErrorCode::unavailable, ErrorCode::protocol,
-    ErrorCode::timeout,      ErrorCode::internal,
+    ErrorCode::timeout,      ErrorCode::storage_full,      ErrorCode::internal,
 };
 
 int exit_of(ErrorCode code) {
@@ -87,6 +87,8 @@ TEST_CASE("errors: exit codes are the documented ones", "[errors]") {
   CHECK(exit_of(ErrorCode::forbidden) == 12);
   CHECK(exit_of(ErrorCode::protocol) == 13);
   CHECK(exit_of(ErrorCode::internal) == 13);
+  CHECK(exit_of(ErrorCode::storage_full) == 14);
+  CHECK(http_of(ErrorCode::storage_full) == 507);
 
   // The named constants agree with the documented numbers.
   namespace x = sjs::exit_code;
@@ -104,6 +106,7 @@ TEST_CASE("errors: exit codes are the documented ones", "[errors]") {
   CHECK(x::k_busy == 11);
   CHECK(x::k_denied == 12);
   CHECK(x::k_internal == 13);
+  CHECK(x::k_storage_full == 14);
 }
 
 TEST_CASE("errors: distinct categories get distinct exit codes", "[errors]") {
@@ -111,7 +114,7 @@ TEST_CASE("errors: distinct categories get distinct exit codes", "[errors]") {
   const std::vector<ErrorCode> categories = {
       ErrorCode::usage,       ErrorCode::validation_failed, ErrorCode::timeout,     ErrorCode::not_found,
       ErrorCode::bad_request, ErrorCode::already_exists,    ErrorCode::unavailable, ErrorCode::busy,
-      ErrorCode::forbidden,   ErrorCode::internal,
+      ErrorCode::forbidden,   ErrorCode::internal,          ErrorCode::storage_full,
   };
   std::map<int, std::string> seen;
   for (ErrorCode code : categories) {

@@ -742,3 +742,32 @@ TEST_CASE("store: a store with another schema version is refused naming both ver
     CHECK_THAT(what, Catch::Contains(dir.path()));
   }
 }
+
+TEST_CASE("store: a write past the map size fails with storage_full naming store.map-size-mb, leaves the store as "
+          "it was, and the store is full() until a write fits again",
+          "[store]") {
+  TempDir tmp;
+  Store store(StoreOptions{tmp.path() + "/s", std::size_t{1} << 20}, post_inline);
+  store.put_job(make_job(1, job_state::k_queued), nullptr, nullptr);
+  store.flush();
+  const json big = {{"pad", std::string(4u << 20, 'x')}};  // larger than the whole map
+  sjs::store::WriteError error;
+  bool called = false;
+  store.put_job(make_job(2, job_state::k_queued), &big, nullptr, [&](const sjs::store::WriteError& e) {
+    error = e;
+    called = true;
+  });
+  store.flush();
+  REQUIRE(called);
+  CHECK(error.code == sjs::ErrorCode::storage_full);
+  CHECK(error.message.find("store.map-size-mb") != std::string::npos);
+  CHECK(error.to_error("x").code() == sjs::ErrorCode::storage_full);
+  CHECK(store.full());
+  CHECK(!store.get_job("job-2"));  // nothing of it is stored
+  CHECK(store.get_job("job-1"));   // what was there still is
+  std::string ok = "unset";
+  store.put_job(make_job(3, job_state::k_queued), nullptr, nullptr, [&](const std::string& e) { ok = e; });
+  store.flush();
+  CHECK(ok.empty());
+  CHECK(!store.full());
+}

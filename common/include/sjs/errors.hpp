@@ -27,6 +27,7 @@ enum class ErrorCode {
   unavailable,        // the daemon is unreachable or shutting down
   protocol,           // garbage on the wire, unsupported protocol version
   timeout,            // a client-side wait expired
+  storage_full,       // the disk under the data dir, or the store's LMDB map, is full
   internal,           // a bug or an I/O failure inside the daemon
 };
 
@@ -83,6 +84,7 @@ constexpr int k_unavailable = 10;       // daemon unreachable / shutting down
 constexpr int k_busy = 11;
 constexpr int k_denied = 12;
 constexpr int k_internal = 13;          // protocol or internal error
+constexpr int k_storage_full = 14;      // the daemon's disk or store is full: nothing was stored
 }  // namespace exit_code
 
 struct OutcomeInfo {

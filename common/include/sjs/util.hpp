@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "sjs/errors.hpp"
+
 namespace sjs {
 
 std::int64_t now_ms();
@@ -23,7 +25,18 @@ std::string format_duration(std::int64_t ms);
 
 // Whole-file helpers; throw Error(bad_request) naming the path on failure.
 std::string read_file(const std::string& path);
-// Write to a temp name in the same directory, fsync, rename.
+// True for the errno values of a full disk or an exhausted quota (ENOSPC, EDQUOT).
+bool is_disk_full(int err);
+// The error for a failed write of `path` with errno `err`: storage_full, naming the path and the fix,
+// when the disk is full; else internal ("cannot write <path>: <why>").
+Error write_error(const std::string& path, int err);
+// New work (a submission, an upload, a data file) is refused while the disk holding sjsd's data has less
+// than this free: what is left is kept for the jobs already running (their logs, their ends' commits).
+constexpr std::uint64_t k_disk_reserve_bytes = std::uint64_t{4} << 20;
+// Throws storage_full, naming `dir` and how much is free, when its file system has less than
+// k_disk_reserve_bytes free (for an unprivileged user, as statvfs's f_bavail).
+void check_disk_room(const std::string& dir);
+// Write to a temp name in the same directory, fsync, rename. A full disk is storage_full.
 void write_file_atomic(const std::string& path, std::string_view data, unsigned mode = 0644);
 
 // Names of binaries and contexts: 1-128 chars of [A-Za-z0-9._-], starting with
