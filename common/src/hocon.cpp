@@ -1,4 +1,5 @@
 #include "sjs/hocon.hpp"
+#include "sjs/utf8.hpp"
 
 #include "sjs/config.hpp"
 
@@ -73,7 +74,8 @@ std::size_t utf8_length(unsigned char lead) {
   return 1;
 }
 
-// Offset of the first byte that does not start a valid UTF-8 sequence, or npos.
+}  // namespace
+
 std::size_t find_invalid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
@@ -95,6 +97,8 @@ std::size_t find_invalid_utf8(std::string_view s) {
   }
   return k_npos;
 }
+
+namespace {
 
 void append_utf8(std::string& out, std::uint32_t cp) {
   if (cp < 0x80) {

@@ -153,7 +153,7 @@ void Authenticator::check_basic(const std::string& encoded, Waiter waiter) {
     r.body = nlohmann::json{{"status", "ERROR"},
                             {"result", "too many password checks in progress: retry in a moment, or use a bearer "
                                        "token (sjs user token)"}}
-                 .dump();
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return waiter.responder->send(std::move(r));
   }
   m_checks[key].push_back(std::move(waiter));
@@ -217,9 +217,9 @@ void Authenticator::unauthorized(const HttpRequest& request, HttpResponder& resp
   r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"sjs\"");
   // sjs's own API answers with its envelope (the remote CLI reads the code); the rest with spark-jobserver's E1.
   if (starts_with(request.path, "/sjs/v1/")) {
-    r.body = nlohmann::json{{"ok", false}, {"error", {{"code", "unauthorized"}, {"message", message}}}}.dump();
+    r.body = nlohmann::json{{"ok", false}, {"error", {{"code", "unauthorized"}, {"message", message}}}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
-    r.body = nlohmann::json{{"status", "ERROR"}, {"result", message}}.dump();
+    r.body = nlohmann::json{{"status", "ERROR"}, {"result", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   responder.send(std::move(r));
 }
@@ -305,7 +305,7 @@ HttpResponse Cors::preflight(const HttpRequest& request) const {
         "application/json",
         nlohmann::json{{"status", "ERROR"},
                        {"result", "origin \"" + request.header("origin") + "\" is not allowed (http.cors-origin)"}}
-            .dump(),
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
         {}};
   }
   HttpResponse r;

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sjs/errors.hpp"
+#include "sjs/utf8.hpp"
 #include "sjs/util.hpp"
 
 namespace sjs {
@@ -61,8 +62,26 @@ void parse_target(HttpRequest& r) {
   }
 }
 
+// "" when the percent-decoded path and query are valid UTF-8, else what is wrong and what to do.
+std::string invalid_utf8_in_target(const HttpRequest& r) {
+  auto check = [](const std::string& text, const char* what) -> std::string {
+    const std::size_t bad = find_invalid_utf8(text);
+    if (bad == std::string::npos) return "";
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    return std::string("the request's ") + what + " is not UTF-8 once percent-decoded (byte " + byte + " at " +
+           std::to_string(bad) + "): percent-encode names and values as UTF-8";
+  };
+  std::string why = check(r.path, "path");
+  for (auto it = r.query.begin(); why.empty() && it != r.query.end(); ++it) {
+    why = check(it->first, "query");
+    if (why.empty()) why = check(it->second, "query");
+  }
+  return why;
+}
+
 std::string error_body(const std::string& message) {
-  return nlohmann::json{{"status", "ERROR"}, {"result", message}}.dump();
+  return nlohmann::json{{"status", "ERROR"}, {"result", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -306,6 +325,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
       m_request.method = override_method;
     }
     if (m_request.path.find('\0') != std::string::npos) return reject(400, "the path may not contain a NUL byte");
+    // Names and values go into JSON (records, answers, logs): text that is not UTF-8 is refused here.
+    // (Found by fuzzing: such bytes reached a JSON writer, which throws on them.)
+    if (auto bad = invalid_utf8_in_target(m_request); !bad.empty()) return reject(400, bad);
     // Until its body is read, an answer closes the connection: the unread body would be taken for the
     // next request.
     m_body_unread = !m_header_parser->is_done();
@@ -400,7 +422,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>>, pu
         r.status = 500;
         r.body = nlohmann::json{{"status", "ERROR"},
                                 {"result", {{"message", e.what()}, {"errorClass", "sjs.Internal"}, {"stack", nlohmann::json::array()}}}}
-                     .dump();
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         send(std::move(r));
       }
     }

@@ -164,7 +164,7 @@ void serve_metrics(const Service& service, const Metrics& metrics, const HttpReq
         403,
         "application/json",
         nlohmann::json{{"status", "ERROR"}, {"result", "user \"" + request.user + "\" lacks permission jobs:read"}}
-            .dump(),
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
         {}});
     return;
   }

@@ -33,24 +33,24 @@ Responder http_responder(const std::shared_ptr<HttpResponder>& http) {
       *streaming = true;
       http->begin_stream(200, "application/x-ndjson");
     }
-    http->write_chunk(nlohmann::json{{"ok", true}, {"more", true}, {"result", std::move(result)}}.dump() + "\n");
+    http->write_chunk(nlohmann::json{{"ok", true}, {"more", true}, {"result", std::move(result)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   };
   r.done = [http, streaming](nlohmann::json result) {
     nlohmann::json env = {{"ok", true}, {"result", std::move(result)}};
     if (*streaming) {
-      http->write_chunk(env.dump() + "\n");
+      http->write_chunk(env.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       http->end_stream();
       return;
     }
-    http->send(HttpResponse{200, "application/json", env.dump(), {}});
+    http->send(HttpResponse{200, "application/json", env.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}});
   };
   r.fail = [http, streaming](const Error& e) {
     if (*streaming) {
-      http->write_chunk(envelope_error(e).dump() + "\n");
+      http->write_chunk(envelope_error(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       http->end_stream();
       return;
     }
-    http->send(HttpResponse{error_info(e.code()).http_status, "application/json", envelope_error(e).dump(), {}});
+    http->send(HttpResponse{error_info(e.code()).http_status, "application/json", envelope_error(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}});
   };
   r.open = [http] { return http->open(); };
   return r;
@@ -154,7 +154,7 @@ bool route_rpc(Service& service, const HttpRequest& req, const std::shared_ptr<H
 }
 
 HttpResponse http_error(int status, const std::string& message) {
-  return HttpResponse{status, "application/json", nlohmann::json{{"status", "ERROR"}, {"result", message}}.dump(), {}};
+  return HttpResponse{status, "application/json", nlohmann::json{{"status", "ERROR"}, {"result", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
 }
 
 void route_http(Service& service, const HttpSite& site, const HttpRequest& req,

@@ -81,7 +81,9 @@ std::string encode_with(const Record& r, Fields fields) {
     }
     j[key] = value;
   });
-  return j.dump();
+  // Never throws on text that is not UTF-8 (the front ends refuse it; this is the last line): such
+  // bytes are stored as U+FFFD. Valid records are written byte for byte as before.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 template <typename Record, typename Fields>

@@ -188,3 +188,35 @@ TEST_CASE("http hostile: sjsd out of file descriptors refuses new connections wi
   CHECK(sb.sjs({"daemon", "status"}).exit_code == 0);
   CHECK(eventually([&] { return contains(read_all(sb.home() + "/sjsd.log"), "accepting connections again"); }, 10));
 }
+
+TEST_CASE("http hostile: bytes that are not UTF-8 get 400 in the target and 401 in an auth scheme, and sjsd goes on "
+          "(found by fuzzing: they reached a JSON writer, which threw and took sjsd down)",
+          "[http][hostile]") {
+  HttpSandbox h;
+  const Sandbox& sb = h.sb();
+  auto added = sb.sjs({"user", "add", "alice", "--password-stdin", "--permissions", "*"}, "pw-of-alice\n");
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+  const int pid = sb.daemon_pid();
+  {
+    Conn c(h.port());
+    REQUIRE(c.ok());
+    REQUIRE(c.send("GET /jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Be\xfbrer 0f0f\r\n\r\n"));
+    const std::string answer = c.read_all(10);
+    INFO(answer);
+    CHECK(answer.rfind("HTTP/1.1 401", 0) == 0);
+  }
+  for (const std::string target : {"/jobs?appName=x&classPath=%FB", "/contexts/c%FB", "/jobs?app%FEName=x"}) {
+    Conn c(h.port());
+    REQUIRE(c.ok());
+    REQUIRE(c.send("POST " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"));
+    const std::string answer = c.read_all(10);
+    INFO(target << ": " << answer);
+    CHECK(answer.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(contains(answer, "is not UTF-8 once percent-decoded"));
+  }
+  CHECK(sb.daemon_pid() == pid);
+  CHECK(!process_exited(pid));
+  CHECK(sb.sjs({"daemon", "status"}).exit_code == 0);
+  CHECK(sb.sjs({"job", "list"}).exit_code == 0);
+}
