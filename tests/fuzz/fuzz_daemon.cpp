@@ -219,6 +219,19 @@ std::string exchange(int fd, std::string_view bytes, int timeout_ms) {
   return got;
 }
 
+// connect(), where a signal (libFuzzer's timer) may interrupt it: the connection then completes on
+// its own, and poll() says when.
+bool connect_retrying(int fd, const sockaddr* addr, socklen_t len) {
+  if (::connect(fd, addr, len) == 0) return true;
+  if (errno != EINTR) return false;
+  pollfd p{fd, POLLOUT, 0};
+  while (::poll(&p, 1, 10000) < 0 && errno == EINTR) {
+  }
+  int err = 0;
+  socklen_t n = sizeof err;
+  return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &n) == 0 && err == 0;
+}
+
 }  // namespace
 
 std::string exchange_unix(const std::string& path, std::string_view bytes, int timeout_ms) {
@@ -226,7 +239,7 @@ std::string exchange_unix(const std::string& path, std::string_view bytes, int t
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  if (fd < 0 || !connect_retrying(fd, reinterpret_cast<sockaddr*>(&a), sizeof a)) {
     std::fprintf(stderr, "sjs fuzz: cannot connect to %s: %s\n", path.c_str(), std::strerror(errno));
     std::abort();  // the daemon is gone: that is a finding
   }
@@ -239,7 +252,7 @@ std::string exchange_tcp(unsigned short port, std::string_view bytes, int timeou
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  if (fd < 0 || !connect_retrying(fd, reinterpret_cast<sockaddr*>(&a), sizeof a)) {
     std::fprintf(stderr, "sjs fuzz: cannot connect to port %u: %s\n", port, std::strerror(errno));
     std::abort();
   }
